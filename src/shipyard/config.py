@@ -1,0 +1,419 @@
+"""`[tool.shipyard]` in pyproject.toml, read once into frozen, typed records.
+
+Each option is declared once, as a dataclass field: its TOML key is the field
+name in kebab-case, its type is the annotation, its help text and extra
+checks live in the field's metadata. The loader, the validation messages and
+the JSON schema shipped in the package are all derived from those fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from shipyard.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "CoverageConfig",
+    "GatesConfig",
+    "LintConfig",
+    "ProjectMeta",
+    "TestConfig",
+    "load",
+    "option",
+    "schema",
+    "to_json",
+]
+
+Check = Callable[[Any], str | None]
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str, check: Check | None = None) -> Any:  # noqa: A002
+    """Declare one option: its default, its help text and an optional extra check.
+
+    `check` returns a sentence saying what is expected, or None when the value is fine.
+    """
+    metadata = {"help": help, "check": check}
+    if isinstance(default, (list, dict, set)):
+        frozen = tuple(default) if isinstance(default, (list, set)) else dict(default)
+        return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
+    if dataclasses.is_dataclass(default) or callable(default):
+        factory = default if callable(default) else lambda: default
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def percent(value: Any) -> str | None:
+    return None if 0 <= value <= 100 else "a percentage from 0 to 100"  # noqa: PLR2004
+
+
+def non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "a number of 0 or more"
+
+
+# -- the records -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GatesConfig:
+    coverage: Decimal = option(
+        Decimal(80), help="Coverage floor in percent; compared on the exact fraction.", check=percent
+    )
+    lint_warnings: int = option(
+        0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LintConfig:
+    ruff: bool = option(True, help="Run `ruff format --check` and `ruff check`.")
+    mypy: bool | None = option(
+        None,
+        help="Run mypy. Default: only when the project configures mypy ([tool.mypy] or mypy.ini).",
+    )
+    requirements: tuple[str, ...] = option(
+        [], help="Extra requirements for the lint session (mypy plugins, stubs...)."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TestConfig:
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    extras: tuple[str, ...] | None = option(
+        None,
+        help="Extras of the project installed for tests. Default: `test` or `tests` when defined.",
+    )
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the test session.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CoverageConfig:
+    html: bool = option(True, help="Write an HTML report next to the XML one.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProjectMeta:
+    """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
+
+    name: str
+    version: str | None
+    requires_python: str | None
+    dependencies: tuple[str, ...]
+    optional_dependencies: Mapping[str, tuple[str, ...]]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    sources: tuple[Path, ...] | None = option(
+        None, help="Source directories or modules. Default: `src/` if present, else packages."
+    )
+    tests: Path | None = option(None, help="Tests directory. Default: `tests/` or `test/`.")
+    reports_dir: Path = option(
+        Path(".shipyard/reports"), help="Where stage results and reports are written."
+    )
+    python: tuple[str, ...] | None = option(
+        None, help="Python versions to test, like '3.12'. Default: from requires-python."
+    )
+    gates: GatesConfig = option(GatesConfig, help="The numbers the gates compare against.")
+    lint: LintConfig = option(LintConfig, help="The lint stage.")
+    test: TestConfig = option(TestConfig, help="The test stage.")
+    coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+
+    # Derived from the file, not keys of the table.
+    root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
+    pyproject: Path = dataclasses.field(default=Path("pyproject.toml"), metadata={"derived": True})
+    project: ProjectMeta | None = dataclasses.field(default=None, metadata={"derived": True})
+
+    @property
+    def reports(self) -> Path:
+        return self.root / self.reports_dir
+
+    def source_paths(self) -> tuple[Path, ...]:
+        return self.sources or ()
+
+
+# -- reading -----------------------------------------------------------------------------
+
+_TABLE = "tool.shipyard"
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _toml_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {
+        _key(f.name): f for f in dataclasses.fields(cls) if not f.metadata.get("derived", False)
+    }
+
+
+def _type_name(tp: Any) -> str:  # noqa: PLR0911
+    origin = typing.get_origin(tp)
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer"
+    if tp in (float, Decimal):
+        return "a number"
+    if tp is str:
+        return "a string"
+    if tp is Path:
+        return "a path (string)"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0]).removeprefix('a ')}s"
+    if origin in (dict, Mapping):
+        return "a table"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    if origin in (types.UnionType, typing.Union):
+        names = [_type_name(a) for a in typing.get_args(tp) if a is not type(None)]
+        return " or ".join(names)
+    return str(tp)
+
+
+def _convert(value: Any, tp: Any, key: str, path: Path) -> Any:  # noqa: C901, PLR0911, PLR0912
+    """Turn a raw TOML value into `tp`, or raise a ConfigError naming `key`."""
+
+    def wrong() -> ConfigError:
+        found = type(value).__name__
+        if isinstance(value, (str, int, float, bool)):
+            found = f"{value!r} ({found})"
+        return ConfigError(f"expected {_type_name(tp)}, found {found}.", path=path, key=key)
+
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        for arg in args:
+            try:
+                return _convert(value, arg, key, path)
+            except ConfigError:
+                if len(args) == 1:
+                    raise
+        raise wrong()
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise wrong()
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong()
+        return value
+    if tp in (float, Decimal):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong()
+        return Decimal(str(value)) if tp is Decimal else float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise wrong()
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise wrong()
+        return Path(value)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise wrong()
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise wrong()
+        item = typing.get_args(tp)[0]
+        return tuple(_convert(v, item, f"{key}[{i}]", path) for i, v in enumerate(value))
+    if origin in (dict, Mapping):
+        if not isinstance(value, dict):
+            raise wrong()
+        _, item = typing.get_args(tp)
+        return {k: _convert(v, item, f"{key}.{k}", path) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise wrong()
+        return build(tp, value, path=path, prefix=key)
+    msg = f"unsupported option type {tp!r} for {key}"  # a shipyard bug, not a user error
+    raise TypeError(msg)
+
+
+def build(cls: type[Any], table: Mapping[str, Any], *, path: Path, prefix: str = _TABLE) -> Any:
+    """Build dataclass `cls` from a raw TOML table, strictly."""
+    fields = _toml_fields(cls)
+    hints = typing.get_type_hints(cls)
+    for name in table:
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            if not close and "_" in name and _key(name) in fields:
+                close = [_key(name)]
+            hint = f" Did you mean '{prefix}.{close[0]}'?" if close else ""
+            known = ", ".join(sorted(fields))
+            msg = f"unknown key.{hint} Known keys here: {known}."
+            raise ConfigError(msg, path=path, key=f"{prefix}.{name}")
+    kwargs = {}
+    for key, field in fields.items():
+        if key not in table:
+            continue
+        full = f"{prefix}.{key}"
+        value = _convert(table[key], hints[field.name], full, path)
+        check = field.metadata.get("check")
+        problem = check(value) if check and value is not None else None
+        if problem:
+            msg = f"expected {problem}, found {table[key]!r}."
+            raise ConfigError(msg, path=path, key=full)
+        kwargs[field.name] = value
+    return cls(**kwargs)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = (
+            "no pyproject.toml here. shipyard reads its pipeline from [tool.shipyard] in "
+            "pyproject.toml; run `shipyard init` in the project's root, or pass --root."
+        )
+        raise ConfigError(msg, path=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason}).", path=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "... (at line L, column C)"; keep its words, they name the spot.
+        raise ConfigError(f"invalid TOML: {exc}.", path=path) from None
+
+
+def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
+    project = data.get("project") or {}
+    optional = project.get("optional-dependencies") or {}
+    return ProjectMeta(
+        name=str(project.get("name") or root.resolve().name),
+        version=project.get("version"),
+        requires_python=project.get("requires-python"),
+        dependencies=tuple(project.get("dependencies") or ()),
+        optional_dependencies={k: tuple(v) for k, v in optional.items()},
+    )
+
+
+_NOT_PACKAGES = {"tests", "test", "docs", "doc", "benchmarks", "examples", "scripts", "build"}
+
+
+def detect_sources(root: Path, project: ProjectMeta) -> tuple[Path, ...]:
+    """`src/` when the project uses that layout, else its top-level packages or module."""
+    if (root / "src").is_dir():
+        return (Path("src"),)
+    packages = sorted(
+        Path(p.parent.name)
+        for p in root.glob("*/__init__.py")
+        if p.parent.name not in _NOT_PACKAGES and not p.parent.name.startswith(".")
+    )
+    if packages:
+        return tuple(packages)
+    module = re.sub(r"[-.]+", "_", project.name).lower() + ".py"
+    return (Path(module),) if (root / module).is_file() else ()
+
+
+def detect_tests(root: Path) -> Path | None:
+    for name in ("tests", "test"):
+        if (root / name).is_dir():
+            return Path(name)
+    return None
+
+
+def load(root: Path | str = ".") -> Config:
+    """Read `<root>/pyproject.toml` and return the resolved, validated config."""
+    root = Path(root)
+    path = root / "pyproject.toml"
+    data = _read_toml(path)
+    tool = data.get("tool", {})
+    table = tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table.", path=path, key=_TABLE)
+
+    config: Config = build(Config, table, path=path)
+    project = _project_meta(data, root)
+    sources = config.sources
+    if sources is None:
+        sources = detect_sources(root, project)
+    for source in sources:
+        if not (root / source).exists():
+            msg = f"'{source}' does not exist under {root.resolve()}; expected a source path."
+            raise ConfigError(msg, path=path, key=f"{_TABLE}.sources")
+    tests = config.tests if config.tests is not None else detect_tests(root)
+    if config.tests is not None and not (root / config.tests).is_dir():
+        msg = f"'{config.tests}' is not a directory under {root.resolve()}."
+        raise ConfigError(msg, path=path, key=f"{_TABLE}.tests")
+    return dataclasses.replace(
+        config, root=root, pyproject=path, project=project, sources=sources, tests=tests
+    )
+
+
+# -- showing -----------------------------------------------------------------------------
+
+
+def to_json(value: Any) -> Any:
+    """The resolved config as plain JSON data, keys in kebab-case."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {_key(f.name): to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [to_json(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: PLR0911
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _schema_of(args[0])
+        return {"anyOf": [_schema_of(a) for a in args]}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp in (float, Decimal):
+        return {"type": "number"}
+    if tp in (str, Path):
+        return {"type": "string"}
+    if origin is Literal:
+        return {"enum": list(typing.get_args(tp))}
+    if origin is tuple:
+        return {"type": "array", "items": _schema_of(typing.get_args(tp)[0])}
+    if origin in (dict, Mapping):
+        return {"type": "object", "additionalProperties": _schema_of(typing.get_args(tp)[1])}
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        props = {}
+        for key, field in _toml_fields(tp).items():
+            prop = _schema_of(hints[field.name])
+            prop["description"] = field.metadata.get("help", "")
+            props[key] = prop
+        return {"type": "object", "additionalProperties": False, "properties": props}
+    msg = f"unsupported option type {tp!r}"
+    raise TypeError(msg)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of `[tool.shipyard]`, derived from the records above."""
+    body = _schema_of(Config)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/shipyard-ci/shipyard/blob/main/src/shipyard/resources/shipyard.schema.json",
+        "title": "[tool.shipyard]",
+        "description": "shipyard's pipeline configuration in pyproject.toml",
+        **body,
+    }
