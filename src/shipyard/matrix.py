@@ -12,19 +12,23 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import json
 import platform
 import re
+import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
 import bracex
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from rich.table import Table
 
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
 
     from shipyard.config import Config
 
@@ -43,9 +47,11 @@ __all__ = [
     "normalize_arch",
     "normalize_os",
     "nox_command",
+    "nox_sessions",
     "parse_platform",
     "plan",
     "python_versions",
+    "render_table",
     "runnable_here",
     "session_for",
 ]
@@ -100,9 +106,14 @@ _TABLE = "tool.shipyard.matrix"
 # -- names ---------------------------------------------------------------------------------
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" Did you mean '{close[0]}'?" if close else ""
+def _did_you_mean(
+    word: str, choices: Iterable[str], canonical: Mapping[str, str] | None = None
+) -> str:
+    """A " Did you mean 'x'?" sentence, naming the canonical spelling of the closest choice."""
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
+    if not close:
+        return ""
+    return f" Did you mean '{(canonical or {}).get(close[0], close[0])}'?"
 
 
 def normalize_os(name: str) -> str:
@@ -110,7 +121,7 @@ def normalize_os(name: str) -> str:
     key = name.strip().lower()
     if key in _OS_ALIASES:
         return _OS_ALIASES[key]
-    hint = _did_you_mean(key, [*OSES, *_OS_ALIASES])
+    hint = _did_you_mean(key, _OS_ALIASES, _OS_ALIASES)
     msg = f"unknown OS {name!r}; expected one of {', '.join(OSES)}.{hint}"
     raise ConfigError(msg)
 
@@ -122,7 +133,7 @@ def normalize_arch(os: str, machine: str) -> str:
     family = _FAMILY.get(key)
     if family is None:
         known = ARCHES[os]
-        hint = _did_you_mean(key, [*known, *_FAMILY])
+        hint = _did_you_mean(key, _FAMILY, {k: known[f] for k, f in _FAMILY.items()})
         msg = f"unknown architecture {machine!r} for {os}; expected {' or '.join(known)}.{hint}"
         raise ConfigError(msg)
     return ARCHES[os][family]
@@ -417,6 +428,23 @@ def github_include(plan: Plan) -> list[dict[str, str]]:
     ]
 
 
+def render_table(plan: Plan, *, here: tuple[str, str] | None = None) -> Table:
+    """The plan as a terminal table; the last column marks the targets this machine runs."""
+    runnable, _ = runnable_here(plan, here=here)
+    os, arch = here or host()
+    title = f"build matrix: {len(plan.targets)} target(s), {len(runnable)} run here ({os}/{arch})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("runner", no_wrap=True)
+    table.add_column("env and requirements", overflow="fold")
+    table.add_column("here")
+    for target in plan.targets:
+        extra = [f"{k}={v}" for k, v in target.env.items()] + list(target.requirements)
+        mark = "yes" if target in runnable else ""
+        table.add_row(target.id, target.runner, " ".join(extra), mark)
+    return table
+
+
 # -- reproducing a cell --------------------------------------------------------------------
 
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_.+=:,@%/-]+")
@@ -455,3 +483,29 @@ def nox_command(target: Target, session_name: str) -> str:
     if not re.search(rf"-{re.escape(target.python)}(\(|$)", session_name):
         command += f" --force-python {target.python}"
     return command
+
+
+def nox_sessions(root: Path, *, timeout: float = 120) -> list[dict[str, Any]]:
+    """The sessions of `root`'s noxfile, as `nox --list --json` prints them."""
+    noxfile = root / "noxfile.py"
+    if not noxfile.is_file():
+        msg = f"no noxfile.py in {root.resolve()}; `shipyard init` writes one."
+        raise ToolMissing(msg)
+    argv = [sys.executable, "-m", "nox", "--list", "--json", "--noxfile", str(noxfile)]
+    try:
+        done = subprocess.run(
+            argv, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        msg = f"`nox --list --json` did not finish in {timeout:.0f} s."
+        raise ToolMissing(msg) from None
+    if done.returncode != 0:
+        said = " ".join(done.stderr.strip().splitlines()[-3:])
+        msg = f"`nox --list --json` failed with exit code {done.returncode}: {said}"
+        raise ToolMissing(msg)
+    try:
+        listing = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        msg = f"`nox --list --json` printed no JSON: {done.stdout[:200]!r}"
+        raise ToolMissing(msg) from None
+    return [dict(entry) for entry in listing]
