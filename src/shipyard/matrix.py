@@ -145,13 +145,17 @@ _PLATFORM = re.compile(r"(?P<os>[a-z0-9]+?)[-_/ ](?:[0-9][0-9._]*[-_])?(?P<arch>
 
 def parse_platform(text: str) -> tuple[str, str]:
     """`linux_x86_64`, `linux-arm64`, `win-amd64`, `macosx-11.0-arm64` as (os, arch)."""
+    expected = "platforms are written OS_ARCH, like 'linux_x86_64'"
     match = _PLATFORM.fullmatch(text.strip().lower())
     if match is None:
         choices = [f"{os}_{arch}" for os in OSES for arch in ARCHES[os]]
-        hint = _did_you_mean(text, choices)
-        msg = f"{text!r} is not a platform; expected OS_ARCH like 'linux_x86_64'.{hint}"
+        msg = f"{text!r} is not a platform; {expected}.{_did_you_mean(text, choices)}"
         raise ConfigError(msg)
-    os = normalize_os(match["os"])
+    try:
+        os = normalize_os(match["os"])
+    except ConfigError as exc:
+        msg = f"{text!r} is not a platform: {exc.message} ({expected})"
+        raise ConfigError(msg) from None
     return os, normalize_arch(os, match["arch"])
 
 
