@@ -223,11 +223,11 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(results: Sequence[StageResult], *, title: str = "shipyard") -> str:
     lines = [f"## {title}", "", "| stage | status | time | details |", "| --- | --- | --- | --- |"]
-    for result in results:
-        lines.append(
-            f"| {_md_cell(result.stage)} | {result.status.mark} {result.status.value} "
-            f"| {result.duration:.1f}s | {_md_cell(_summary_line(result))} |"
-        )
+    lines += [
+        f"| {_md_cell(r.stage)} | {r.status.mark} {r.status.value} "
+        f"| {r.duration:.1f}s | {_md_cell(_summary_line(r))} |"
+        for r in results
+    ]
     for result in results:
         if not result.findings:
             continue

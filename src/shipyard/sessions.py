@@ -164,7 +164,9 @@ def record(session: nox.Session, stage: str, run: Callable[[], StageResult]) -> 
     for finding in result.findings[:50]:
         where = f"{finding.location}: " if finding.location else ""
         session.log(f"{where}[{finding.rule}] {finding.message}")
-    line = f"{result.stage}: {result.status.value}" + (f" ({result.reason})" if result.reason else "")
+    line = f"{result.stage}: {result.status.value}" + (
+        f" ({result.reason})" if result.reason else ""
+    )
     if result.ok:
         session.log(line)
     elif _part_of_ci(session):

@@ -64,17 +64,22 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     fraction = covered_fraction(totals)
     floor = config.gates.coverage
     artifacts = ["coverage.json", "coverage.xml"] + (["htmlcov"] if config.coverage.html else [])
-    common = {
-        "stage": "coverage",
-        "duration": time.perf_counter() - start,
-        "artifacts": tuple(str(config.reports_dir / a) for a in artifacts),
-    }
+
+    def result(status: Status, reason: str, metrics: dict[str, float]) -> StageResult:
+        return StageResult(
+            stage="coverage",
+            status=status,
+            reason=reason,
+            metrics=metrics,
+            duration=time.perf_counter() - start,
+            artifacts=tuple(str(config.reports_dir / a) for a in artifacts),
+        )
+
     if fraction is None:
-        return StageResult(status=Status.FAILED, reason="no code was measured", **common)
+        return result(Status.FAILED, "no code was measured", {})
     percent = fraction * 100
     metrics = {"coverage.percent": float(percent), "coverage.floor": float(floor)}
     if percent < Fraction(floor):
         reason = f"coverage {_fmt(percent)} % is below the floor gates.coverage = {floor} %"
-        return StageResult(status=Status.FAILED, reason=reason, metrics=metrics, **common)
-    reason = f"coverage {_fmt(percent)} % (floor {floor} %)"
-    return StageResult(status=Status.PASSED, reason=reason, metrics=metrics, **common)
+        return result(Status.FAILED, reason, metrics)
+    return result(Status.PASSED, f"coverage {_fmt(percent)} % (floor {floor} %)", metrics)
