@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from helpers.projects import PYPROJECT, write_files
 
 SampleFactory = Callable[..., Path]
@@ -50,7 +51,7 @@ def sample_project(tmp_path: Path) -> SampleFactory:
                 def test_add() -> None:
                     assert add(1, 2) == 3
             """,
-            "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n",
+            "noxfile.py": "from shipyard import sessions  # noqa: F401\n",
         }
         write_files(root, {**base, **(files or {})})
         return root
@@ -59,7 +60,7 @@ def sample_project(tmp_path: Path) -> SampleFactory:
 
 
 @pytest.fixture
-def git_repo(tmp_path: Path) -> Iterator[Path]:
+def git_repo(tmp_path: Path) -> Path:
     """An empty git repository with an identity set."""
     root = tmp_path / "repo"
     root.mkdir()
@@ -70,4 +71,4 @@ def git_repo(tmp_path: Path) -> Iterator[Path]:
         ["git", "config", "commit.gpgsign", "false"],
     ):
         subprocess.run(argv, cwd=root, check=True)
-    yield root
+    return root

@@ -161,7 +161,9 @@ def record(session: nox.Session, stage: str, run: Callable[[], StageResult]) -> 
     for finding in result.findings[:50]:
         where = f"{finding.location}: " if finding.location else ""
         session.log(f"{where}[{finding.rule}] {finding.message}")
-    line = f"{result.stage}: {result.status.value}" + (f" ({result.reason})" if result.reason else "")
+    line = f"{result.stage}: {result.status.value}" + (
+        f" ({result.reason})" if result.reason else ""
+    )
     if result.ok:
         session.log(line)
     elif _part_of_ci(session):
@@ -181,7 +183,13 @@ def lint_session(session: nox.Session) -> None:
     record(session, "lint", lambda: lint.run_lint(_CONFIG, tool_env(session)))
 
 
-@nox.session(name="test", python=_test_pythons(), venv_backend=_BACKEND, reuse_venv=True)
+@nox.session(
+    name="test",
+    python=_test_pythons(),
+    download_python="never",
+    venv_backend=_BACKEND,
+    reuse_venv=True,
+)
 def test_session(session: nox.Session) -> None:
     """pytest once per target this machine can run, with coverage measured in the same run."""
     for warning in _PLAN.warnings:

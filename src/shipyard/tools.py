@@ -76,7 +76,9 @@ class ToolEnv:
         program = self.which(argv[0])
         if program is None:
             where = f" in {self.bin_dir}" if self.bin_dir else ""
-            msg = f"'{argv[0]}' was not found{where} or on PATH; install it, or run the nox session."
+            msg = (
+                f"'{argv[0]}' was not found{where} or on PATH; install it, or run the nox session."
+            )
             raise ToolMissing(msg)
         full_env = {**os.environ, **self.env, **(env or {}), "PATH": self._path()}
         full_env.pop("PYTHONHOME", None)

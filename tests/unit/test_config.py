@@ -71,20 +71,60 @@ def test_values_are_read_in_kebab_case(tmp_path: Path) -> None:
 
 
 BAD = [
-    ("[tool.shipyard]\nsorces = ['src']\n", "tool.shipyard.sorces", "Did you mean 'tool.shipyard.sources'"),
-    ("[tool.shipyard.gates]\ncoverag = 80\n", "tool.shipyard.gates.coverag", "tool.shipyard.gates.coverage"),
-    ("[tool.shipyard.gates]\nlint_warnings = 1\n", "tool.shipyard.gates.lint_warnings", "lint-warnings"),
+    (
+        "[tool.shipyard]\nsorces = ['src']\n",
+        "tool.shipyard.sorces",
+        "Did you mean 'tool.shipyard.sources'",
+    ),
+    (
+        "[tool.shipyard.gates]\ncoverag = 80\n",
+        "tool.shipyard.gates.coverag",
+        "tool.shipyard.gates.coverage",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint_warnings = 1\n",
+        "tool.shipyard.gates.lint_warnings",
+        "lint-warnings",
+    ),
     ("[tool.shipyard.gates]\ncoverage = 101\n", "tool.shipyard.gates.coverage", "0 to 100"),
     ("[tool.shipyard.gates]\ncoverage = -1\n", "tool.shipyard.gates.coverage", "0 to 100"),
-    ("[tool.shipyard.gates]\ncoverage = '80'\n", "tool.shipyard.gates.coverage", "expected a number"),
-    ("[tool.shipyard.gates]\ncoverage = true\n", "tool.shipyard.gates.coverage", "expected a number"),
-    ("[tool.shipyard.gates]\nlint-warnings = 1.5\n", "tool.shipyard.gates.lint-warnings", "an integer"),
-    ("[tool.shipyard.gates]\nlint-warnings = -2\n", "tool.shipyard.gates.lint-warnings", "0 or more"),
+    (
+        "[tool.shipyard.gates]\ncoverage = '80'\n",
+        "tool.shipyard.gates.coverage",
+        "expected a number",
+    ),
+    (
+        "[tool.shipyard.gates]\ncoverage = true\n",
+        "tool.shipyard.gates.coverage",
+        "expected a number",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint-warnings = 1.5\n",
+        "tool.shipyard.gates.lint-warnings",
+        "an integer",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint-warnings = -2\n",
+        "tool.shipyard.gates.lint-warnings",
+        "0 or more",
+    ),
     ("[tool.shipyard]\ngates = 3\n", "tool.shipyard.gates", "a table"),
     ("[tool.shipyard.lint]\nmypy = 'yes'\n", "tool.shipyard.lint.mypy", "true or false"),
-    ("[tool.shipyard.lint]\nrequirements = [1]\n", "tool.shipyard.lint.requirements[0]", "a string"),
-    ("[tool.shipyard.test]\npytest-args = 5\n", "tool.shipyard.test.pytest-args", "a list of strings"),
-    ("[tool.shipyard.test]\nextra = ['x']\n", "tool.shipyard.test.extra", "tool.shipyard.test.extras"),
+    (
+        "[tool.shipyard.lint]\nrequirements = [1]\n",
+        "tool.shipyard.lint.requirements[0]",
+        "a string",
+    ),
+    (
+        "[tool.shipyard.test]\npytest-args = 5\n",
+        "tool.shipyard.test.pytest-args",
+        "a list of strings",
+    ),
+    (
+        "[tool.shipyard.test]\nextra = ['x']\n",
+        "tool.shipyard.test.extra",
+        "tool.shipyard.test.extras",
+    ),
     ("[tool.shipyard.coverage]\nhtml = 1\n", "tool.shipyard.coverage.html", "true or false"),
     ("[tool.shipyard]\nreports-dir = ''\n", "tool.shipyard.reports-dir", "a path"),
     ("[tool.shipyard]\nsources = ['lib']\n", "tool.shipyard.sources", "'lib' does not exist"),
@@ -110,7 +150,7 @@ def test_bad_config_names_the_key_and_the_file(
 
 
 def test_missing_pyproject(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no pyproject.toml here") as info:
+    with pytest.raises(ConfigError, match=r"no pyproject\.toml here") as info:
         config.load(tmp_path)
     assert info.value.code == 2
 

@@ -43,11 +43,11 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     cov = ["python", "-m", "coverage"]
     steps = [
         [*cov, "combine", "--keep", "--quiet", f"--data-file={combined}", *map(str, parts)],
-        [*cov, "json", f"--data-file={combined}", "-o", str(config.reports / "coverage.json")],
-        [*cov, "xml", f"--data-file={combined}", "-o", str(config.reports / "coverage.xml")],
+        [*cov, "json", f"--data-file={combined}", "-o", str(data_dir / "coverage.json")],
+        [*cov, "xml", f"--data-file={combined}", "-o", str(data_dir / "coverage.xml")],
     ]
     if config.coverage.html:
-        html = ["html", f"--data-file={combined}", "-d", str(config.reports / "htmlcov")]
+        html = ["html", f"--data-file={combined}", "-d", str(data_dir / "htmlcov")]
         steps.append([*cov, *html])
     for argv in steps:
         done = tools.run(argv, cwd=config.root)
@@ -60,21 +60,26 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     tools.run([*cov, "report", f"--data-file={combined}"], cwd=config.root, stream=True)
 
     # The gate compares the exact fraction, never a rounded percentage.
-    totals = json.loads((config.reports / "coverage.json").read_text(encoding="utf-8"))["totals"]
+    totals = json.loads((data_dir / "coverage.json").read_text(encoding="utf-8"))["totals"]
     fraction = covered_fraction(totals)
     floor = config.gates.coverage
     artifacts = ["coverage.json", "coverage.xml"] + (["htmlcov"] if config.coverage.html else [])
-    common = {
-        "stage": "coverage",
-        "duration": time.perf_counter() - start,
-        "artifacts": tuple(str(config.reports_dir / a) for a in artifacts),
-    }
+
+    def result(status: Status, reason: str, metrics: dict[str, float]) -> StageResult:
+        return StageResult(
+            stage="coverage",
+            status=status,
+            reason=reason,
+            metrics=metrics,
+            duration=time.perf_counter() - start,
+            artifacts=tuple(str(config.reports_dir / "coverage" / a) for a in artifacts),
+        )
+
     if fraction is None:
-        return StageResult(status=Status.FAILED, reason="no code was measured", **common)
+        return result(Status.FAILED, "no code was measured", {})
     percent = fraction * 100
     metrics = {"coverage.percent": float(percent), "coverage.floor": float(floor)}
     if percent < Fraction(floor):
         reason = f"coverage {_fmt(percent)} % is below the floor gates.coverage = {floor} %"
-        return StageResult(status=Status.FAILED, reason=reason, metrics=metrics, **common)
-    reason = f"coverage {_fmt(percent)} % (floor {floor} %)"
-    return StageResult(status=Status.PASSED, reason=reason, metrics=metrics, **common)
+        return result(Status.FAILED, reason, metrics)
+    return result(Status.PASSED, f"coverage {_fmt(percent)} % (floor {floor} %)", metrics)

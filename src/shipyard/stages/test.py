@@ -104,9 +104,7 @@ def run_tests(
     argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}"]
     argv += [*config.test.pytest_args, *extra_args]
 
-    done = tools.run(
-        argv, cwd=config.root, env=_coverage_core(tools.python_version), stream=True
-    )
+    done = tools.run(argv, cwd=config.root, env=_coverage_core(tools.python_version), stream=True)
     counts, findings = _read_junit(junit)
     metrics = {f"test.{k}": v for k, v in counts.items()}
     artifacts = tuple(str(p.relative_to(config.root)) for p in (junit, data_file) if p.exists())
@@ -116,8 +114,10 @@ def run_tests(
     elif done.returncode != 0:
         failed = counts["failures"] + counts["errors"]
         status = Status.FAILED
-        reason = f"{failed} of {counts['tests']} test(s) failed" if failed else (
-            f"pytest exited with code {done.returncode}"
+        reason = (
+            f"{failed} of {counts['tests']} test(s) failed"
+            if failed
+            else (f"pytest exited with code {done.returncode}")
         )
     else:
         status = Status.PASSED
