@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from shipyard.config import Config
+    from shipyard.config import Config, MatrixOverride
 
 __all__ = [
     "ARCHES",
@@ -161,16 +161,16 @@ def parse_platform(text: str) -> tuple[str, str]:
 
 def host() -> tuple[str, str]:
     """(os, arch) of this interpreter; an unknown machine keeps its own lower-case name."""
-    name = "windows" if sys.platform in ("win32", "cygwin") else sys.platform
-    name = "linux" if name.startswith("linux") else name
+    system = "linux" if sys.platform.startswith("linux") else sys.platform
+    machine = platform.machine()
     try:
-        os = normalize_os(name)
-    except ConfigError:
-        return name, platform.machine().lower()
+        os = normalize_os(system)
+    except ConfigError:  # cygwin, freebsd...: no target of the matrix runs here
+        return system, machine.lower()
     try:
-        return os, normalize_arch(os, platform.machine())
+        return os, normalize_arch(os, machine)
     except ConfigError:
-        return os, platform.machine().lower()
+        return os, machine.lower()
 
 
 # -- targets -------------------------------------------------------------------------------
@@ -265,33 +265,42 @@ def _where(config: Config, key: str, exc: ConfigError) -> ConfigError:
     return ConfigError(exc.message, path=config.pyproject, key=f"{_TABLE}.{key}")
 
 
-def python_versions(config: Config) -> tuple[str, ...]:
-    """`matrix.python`, or the SUPPORTED_PYTHONS that `requires-python` allows."""
-    if config.matrix.python is not None:
-        return tuple(dict.fromkeys(config.matrix.python))
+def _requires_python(config: Config) -> SpecifierSet | None:
     requires = config.project.requires_python if config.project else None
     if not requires:
-        return SUPPORTED_PYTHONS
+        return None
     try:
-        spec = SpecifierSet(requires)
+        return SpecifierSet(requires)
     except InvalidSpecifier:
         msg = f"{requires!r} is not a version specifier; expected something like '>=3.11'."
         raise ConfigError(msg, path=config.pyproject, key="project.requires-python") from None
-    # A minor counts when any of its releases is allowed: `>=3.11.4` keeps 3.11.
-    return tuple(v for v in SUPPORTED_PYTHONS if spec.contains(f"{v}.99", prereleases=True))
+
+
+def _allows(spec: SpecifierSet, version: str) -> bool:
+    # A minor counts when its first or a late release is allowed: `<=3.11`, `>=3.11.4`.
+    plain = version.rstrip("t")
+    return any(spec.contains(f"{plain}.{patch}", prereleases=True) for patch in (0, 99))
+
+
+def python_versions(config: Config) -> tuple[str, ...]:
+    """`matrix.python`, or the SUPPORTED_PYTHONS that `requires-python` allows."""
+    spec = _requires_python(config)
+    if config.matrix.python is not None:
+        return tuple(dict.fromkeys(config.matrix.python))
+    if spec is None:
+        return SUPPORTED_PYTHONS
+    return tuple(v for v in SUPPORTED_PYTHONS if _allows(spec, v))
 
 
 def _python_warnings(config: Config, pythons: Sequence[str]) -> list[str]:
-    requires = config.project.requires_python if config.project else None
-    spec = SpecifierSet(requires) if requires and config.matrix.python is not None else None
+    spec = _requires_python(config) if config.matrix.python is not None else None
     warnings = []
     for version in pythons:
-        plain = version.rstrip("t")
-        if plain not in SUPPORTED_PYTHONS:
+        if version.rstrip("t") not in SUPPORTED_PYTHONS:
             known = f"{SUPPORTED_PYTHONS[0]}-{SUPPORTED_PYTHONS[-1]}"
             warnings.append(f"Python {version} is outside the supported CPython {known}.")
-        if spec is not None and not spec.contains(f"{plain}.99", prereleases=True):
-            warnings.append(f"Python {version} is outside requires-python {requires!r}.")
+        if spec is not None and not _allows(spec, version):
+            warnings.append(f"Python {version} is outside requires-python '{spec}'.")
     return warnings
 
 
@@ -326,13 +335,13 @@ def _check_requirements(config: Config) -> None:
                 raise ConfigError(msg, path=config.pyproject, key=f"{_TABLE}.{key}") from None
 
 
-def _override(config: Config, target: Target) -> Target:
+def _override(target: Target, overrides: Sequence[tuple[Selector, MatrixOverride]]) -> Target:
     """Apply every matching override in order: env keys and runner of later ones win."""
     env = dict(target.env)
     requirements = list(target.requirements)
     runner = target.runner
-    for text, override in config.matrix.overrides.items():
-        if not Selector.parse(text)(target.id):
+    for selector, override in overrides:
+        if not selector(target.id):
             continue
         env.update(override.env)
         requirements += [r for r in override.requirements if r not in requirements]
@@ -385,13 +394,13 @@ def plan(config: Config) -> Plan:
     if not chosen:
         raise NoTargetsError(_no_targets(config, pythons, [f"{o}_{a}" for o, a in platforms]))
 
-    targets = sorted((_override(config, t) for t in chosen), key=Target.sort_key)
-    overrides = [Selector.parse(text) for text in config.matrix.overrides]
+    overrides = [(Selector.parse(k), v) for k, v in config.matrix.overrides.items()]
+    targets = sorted((_override(t, overrides) for t in chosen), key=Target.sort_key)
     warnings = [
         *_python_warnings(config, pythons),
         *_unmatched("build", build, ids),
         *_unmatched("skip", skip, ids),
-        *_unmatched("override", overrides, [t.id for t in targets]),
+        *_unmatched("override", [s for s, _ in overrides], [t.id for t in targets]),
     ]
     return Plan(targets=tuple(targets), warnings=tuple(warnings))
 

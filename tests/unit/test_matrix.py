@@ -401,6 +401,8 @@ def test_bad_platforms_runners_and_requirements_name_their_key(
         (">=3.11.4", ("3.11", "3.12", "3.13", "3.14")),
         (">=3.10,!=3.12.*", ("3.10", "3.11", "3.13", "3.14")),
         ("==3.12.*", ("3.12",)),
+        ("<=3.11", ("3.9", "3.10", "3.11")),
+        (">=3.10, <3.13", ("3.10", "3.11", "3.12")),
         (None, matrix.SUPPORTED_PYTHONS),
     ],
 )
@@ -421,8 +423,9 @@ def test_requires_python_allowing_no_supported_version_is_no_targets(tmp_path: P
         matrix.plan(cfg)
 
 
-def test_invalid_requires_python_names_the_key(tmp_path: Path) -> None:
-    cfg = matrix_config(tmp_path, requires_python="=>3.11")
+@pytest.mark.parametrize("body", ["", 'python = ["3.12"]\n'])
+def test_invalid_requires_python_names_the_key(tmp_path: Path, body: str) -> None:
+    cfg = matrix_config(tmp_path, body, requires_python="=>3.11")
     with pytest.raises(ConfigError, match=re.escape("key 'project.requires-python'")):
         matrix.plan(cfg)
 
