@@ -29,6 +29,7 @@ __all__ = [
     "MatrixConfig",
     "MatrixOverride",
     "ProjectMeta",
+    "StageConfig",
     "TestConfig",
     "load",
     "option",
@@ -160,6 +161,38 @@ class MatrixConfig:
     )
 
 
+# -- custom stages -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    """One custom stage, `[tool.shipyard.stages.<name>]`: commands run as a nox session."""
+
+    commands: tuple[str, ...] = option(
+        [],
+        help="Commands run in order, each a command line split like a shell would (no pipes, "
+        "no globbing); the stage fails at the first that exits non-zero.",
+    )
+    needs: tuple[str, ...] = option(
+        [],
+        help="Stages that must pass first: built-in ones (lint, audit, test, coverage, bench, "
+        "docker) or other custom stages.",
+    )
+    requirements: tuple[str, ...] | None = option(
+        None,
+        help="Run in the stage's own virtualenv with these installed. Default: no virtualenv; "
+        "the commands come from PATH.",
+    )
+    install_project: bool = option(
+        default=False, help="Install the project (editable) into the stage's virtualenv."
+    )
+    env: Mapping[str, str] = option({}, help="Environment variables set for the commands.")
+    report: str | None = option(
+        None, help="Name of the stage's result file under the reports dir. Default: its name."
+    )
+    description: str = option("", help="One line shown by `nox --list` and `invoke ci --plan`.")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -186,6 +219,9 @@ class Config:
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    stages: Mapping[str, StageConfig] = option(
+        {}, help="Custom stages by name; they join the pipeline graph, nox and the workflows."
     )
 
     # Derived from the file, not keys of the table.

@@ -27,10 +27,13 @@ __all__ = [
     "StageResult",
     "Status",
     "append_step_summary",
+    "collect",
     "console",
+    "fresh_results",
     "read_result",
     "render_markdown",
     "render_table",
+    "summarize",
     "worst_status",
     "write_atomic",
     "write_result",
@@ -250,4 +253,56 @@ def append_step_summary(markdown: str) -> Path | None:
     path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(markdown)
+    return path
+
+
+# -- the ci summary ------------------------------------------------------------------------
+
+#: The reason shown for a stage of the pipeline that wrote no result.
+DID_NOT_RUN = "did not run (interpreter or tool missing; see the log above)"
+
+
+def fresh_results(reports: Path, since: float) -> list[StageResult]:
+    """The stage results in `reports` written at or after `since`, oldest first."""
+    results = []
+    for path in reports.glob("*.json"):
+        try:
+            result = read_result(path)
+        except (ValueError, KeyError, json.JSONDecodeError):
+            continue
+        if result.finished_at >= since:
+            results.append(result)
+    return sorted(results, key=lambda r: r.finished_at)
+
+
+def collect(
+    names: Sequence[str],
+    reports: Path,
+    since: float,
+    *,
+    known: Mapping[str, StageResult] | None = None,
+) -> list[StageResult]:
+    """One result per name of `names`, in that order, then any other fresh result.
+
+    A name's result is `known[name]` when given, else its fresh result file, else
+    a skipped row saying it did not run. `nox -s ci` and `invoke ci` both use this.
+    """
+    fresh = {r.stage: r for r in fresh_results(reports, since)}
+    known = known or {}
+    rows = [
+        known.get(name)
+        or fresh.get(name)
+        or StageResult(stage=name, status=Status.SKIPPED, reason=DID_NOT_RUN)
+        for name in names
+    ]
+    return rows + [r for r in fresh.values() if r.stage not in names]
+
+
+def summarize(results: Sequence[StageResult], reports: Path) -> Path:
+    """Show every result as one table, write it as markdown, and add it to the step summary."""
+    console().print(render_table(results, title="shipyard ci"))
+    markdown = render_markdown(results, title="shipyard ci")
+    path = reports / "summary.md"
+    write_atomic(path, markdown)
+    append_step_summary(markdown)
     return path

@@ -13,10 +13,13 @@ from shipyard.config import Config
 from shipyard.report import Finding, Severity, StageResult, Status
 from shipyard.tools import ToolEnv
 
-__all__ = ["REQUIREMENTS", "coverage_data_dir", "run_tests", "test_extras"]
+__all__ = ["REQUIREMENTS", "RERUNS", "coverage_data_dir", "run_tests", "test_extras"]
 
 #: What the test session installs besides the project and its test extras.
-REQUIREMENTS = ("pytest", "coverage[toml]>=7.6")
+REQUIREMENTS = ("pytest", "coverage[toml]>=7.6", "pytest-rerunfailures>=14")
+
+#: A failed test is run once more; one that passes then is reported as flaky.
+RERUNS = ("--reruns", "1")
 
 _NO_TESTS = 5  # pytest's exit code when it collected nothing
 
@@ -48,22 +51,61 @@ def _coverage_core(python_version: str | None) -> dict[str, str]:
     return {}
 
 
+def _case_name(case: ET.Element) -> str:
+    return f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+
+
+def _flaky(root: ET.Element) -> list[Finding]:
+    """Tests that passed only on rerun.
+
+    pytest-rerunfailures leaves one `<testcase>` per attempt in the JUnit XML,
+    and only the last attempt carries the outcome: a test listed more than once
+    whose last entry has no failure or error passed on its rerun.
+    """
+    last: dict[str, ET.Element] = {}
+    seen: dict[str, int] = {}
+    for case in root.iter("testcase"):
+        name = _case_name(case)
+        last[name] = case
+        seen[name] = seen.get(name, 0) + 1
+    flaky = []
+    for name, case in last.items():
+        failed = case.find("failure") is not None or case.find("error") is not None
+        if seen[name] == 1 or failed:
+            continue
+        line = case.get("line")
+        flaky.append(
+            Finding(
+                rule="flaky",
+                message=f"{name}: failed, then passed on rerun",
+                severity=Severity.LOW,
+                path=case.get("file"),
+                line=int(line) + 1 if line else None,
+                tool="pytest-rerunfailures",
+            )
+        )
+    return flaky
+
+
 def _read_junit(path: Path) -> tuple[dict[str, int], list[Finding]]:
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "flaky": 0}
     findings: list[Finding] = []
     if not path.is_file():
         return counts, findings
     root = ET.parse(path).getroot()  # noqa: S314 - pytest wrote this file a moment ago
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     for suite in suites:
-        for key in counts:
+        for key in ("tests", "failures", "errors", "skipped"):
             counts[key] += int(suite.get(key, 0))
+    flaky = _flaky(root)
+    counts["flaky"] = len(flaky)
+    findings += flaky
     for case in root.iter("testcase"):
         for kind in ("failure", "error"):
             node = case.find(kind)
             if node is None:
                 continue
-            name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            name = _case_name(case)
             line = case.get("line")
             findings.append(
                 Finding(
@@ -101,7 +143,7 @@ def run_tests(
     argv = ["python", "-m", "coverage", "run", f"--data-file={data_file}"]
     if not _has_coverage_source(config):
         argv += [f"--source={p.as_posix()}" for p in config.source_paths()]
-    argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}"]
+    argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}", *RERUNS]
     argv += [*config.test.pytest_args, *extra_args]
 
     done = tools.run(argv, cwd=config.root, env=_coverage_core(tools.python_version), stream=True)
@@ -118,6 +160,12 @@ def run_tests(
             f"{failed} of {counts['tests']} test(s) failed"
             if failed
             else (f"pytest exited with code {done.returncode}")
+        )
+    elif counts["flaky"]:
+        status = Status.WARNED
+        names = ", ".join(f.message.split(": ")[0] for f in findings if f.rule == "flaky")
+        reason = (
+            f"{counts['tests']} passed, {counts['flaky']} flaky (passed only on rerun): {names}"
         )
     else:
         status = Status.PASSED
