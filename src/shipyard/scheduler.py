@@ -156,6 +156,7 @@ class Run:
         self.events: queue.Queue[tuple[str, str | None]] = queue.Queue()
         self.clock = time.perf_counter()
         self.stopping = ""
+        self.readers: list[threading.Thread] = []
 
     def now(self) -> float:
         return time.perf_counter() - self.clock
@@ -176,6 +177,9 @@ class Run:
                     )
             except KeyboardInterrupt:
                 self._interrupt()
+            finally:
+                for reader in self.readers:
+                    reader.join(timeout=GRACE)
         return [self.outcomes[n] for n in self.graph.names]
 
     def _interrupt(self) -> None:
@@ -218,12 +222,15 @@ class Run:
         child = _Child(stage=stage, proc=proc, started_at=time.time(), started=self.now())
         self.running[stage.name] = child
         self.output.started(stage.name, "nox " + " ".join(argv[-2:]))
-        threading.Thread(target=self._read, args=(stage.name, proc), daemon=True).start()
+        reader = threading.Thread(target=self._read, args=(stage.name, proc), daemon=True)
+        reader.start()
+        self.readers.append(reader)
 
     def _read(self, name: str, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
-        for line in proc.stdout:
-            self.events.put((name, line.rstrip("\n")))
+        with proc.stdout:
+            for line in proc.stdout:
+                self.events.put((name, line.rstrip("\n")))
         self.events.put((name, None))
 
     def _drain(self) -> None:
@@ -273,12 +280,16 @@ class Run:
         self._record(child, result)
         if result.status is not Status.FAILED:
             return
-        for name in self.graph.dependents(child.stage.name):
+        failed = child.stage.name
+        dependents = self.graph.dependents(failed)
+        for name in dependents:
             stage = self.graph[name]
-            if stage in self.waiting:
-                self.waiting.remove(stage)
-                why = f"cancelled: needs {child.stage.name}, which failed"
-                self._record_skip(stage, why)
+            if stage not in self.waiting:
+                continue
+            self.waiting.remove(stage)
+            through = ", ".join(n for n in stage.needs if n in dependents)
+            via = "" if failed in stage.needs else f" (needed through {through})"
+            self._record_skip(stage, f"cancelled: needs {failed}, which failed{via}")
         if self.fail_fast and not self.stopping:
             self.stopping = child.stage.name
             self.output.message(f"--fail-fast: {child.stage.name} failed; stopping every stage")
