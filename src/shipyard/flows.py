@@ -14,7 +14,6 @@ from invoke.tasks import task
 
 from shipyard import pipeline
 from shipyard.errors import ExitCode, ShipyardError
-from shipyard.report import console
 
 __all__ = ["ns"]
 
@@ -42,7 +41,7 @@ def ci(  # noqa: PLR0917 - invoke turns each parameter into a flag
     try:
         prepared = pipeline.prepare(Path.cwd(), only=only or (), skip=skip or ())
         if plan:
-            console(stderr=False).print(pipeline.plan(prepared, jobs=jobs))
+            pipeline.print_plan(prepared, jobs=jobs)
             return
         code = pipeline.run(prepared, jobs=jobs, fail_fast=fail_fast)
     except ShipyardError as exc:

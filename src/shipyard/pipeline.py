@@ -28,7 +28,9 @@ from shipyard.scheduler import Interrupted, Run, exit_code, last_durations
 from shipyard.stages.custom import check_commands
 from shipyard.tools import ToolEnv
 
-__all__ = ["Prepared", "default_jobs", "plan", "prepare", "run"]
+__all__ = ["Prepared", "default_jobs", "plan", "prepare", "print_plan", "run"]
+
+_PLAIN_WIDTH = 200
 
 
 def default_jobs() -> int:
@@ -108,6 +110,14 @@ def plan(prepared: Prepared, *, jobs: int) -> Table:
         runs = prepared.left_out.get(stage.name, "yes")
         table.add_row(stage.name, ", ".join(stage.needs) or "-", command, runs)
     return table
+
+
+def print_plan(prepared: Prepared, *, jobs: int) -> None:
+    """Print the plan to stdout; unwrapped when it goes to a file or a pipe."""
+    out = console(stderr=False)
+    if not out.is_terminal:
+        out.width = _PLAIN_WIDTH
+    out.print(plan(prepared, jobs=jobs))
 
 
 # -- running -------------------------------------------------------------------------------
