@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["Commented", "Inline", "Spaced", "dump", "scalar"]
 
@@ -36,7 +36,7 @@ class Commented(str):
     __slots__ = ("comment",)
     comment: str
 
-    def __new__(cls, value: str, comment: str) -> Commented:
+    def __new__(cls, value: str, comment: str) -> Self:
         self = super().__new__(cls, value)
         self.comment = comment
         return self
@@ -111,17 +111,14 @@ def _flow(value: object) -> str | None:
 
 def _value(value: object, indent: int) -> tuple[str, list[str]]:
     """The text after `key:` (or `- `), and the lines that follow it."""
-    pad = " " * indent
     if isinstance(value, str) and "\n" in value and _literal_ok(value):
         chomp = "" if value.endswith("\n") else "-"
         body = value.removesuffix("\n").split("\n")
-        return f" |{chomp}", [pad + line for line in body]
+        return f" |{chomp}", [" " * indent + line for line in body]
     if _is_scalar(value):
         return " " + scalar(value), []
-    if isinstance(value, Mapping) and not value:
-        return " {}", []
-    if isinstance(value, (list, tuple)) and not value:
-        return " []", []
+    if isinstance(value, (Mapping, list, tuple)) and not value:
+        return (" {}" if isinstance(value, Mapping) else " []"), []
     flow = _flow(value)
     if flow is not None:
         return " " + flow, []

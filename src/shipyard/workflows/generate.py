@@ -128,9 +128,7 @@ def gather(config: Config) -> Inputs:
 
     sessions = list_sessions(config.root)
     include = matrix.github_include(matrix.plan(config))
-    return Inputs(
-        sessions=tuple(sessions), flows=list_flows(config.root), include=tuple(include)
-    )
+    return Inputs(sessions=tuple(sessions), flows=list_flows(config.root), include=tuple(include))
 
 
 # -- steps ---------------------------------------------------------------------------------
@@ -150,10 +148,12 @@ def _install(config: Config) -> dict[str, Any]:
     return {"run": f"python -m pip install {shlex.quote(config.workflows.install)}"}
 
 
-def _prelude(config: Config, *, python: Sequence[str] = (), **checkout: object) -> list[Any]:
+def _prelude(
+    config: Config, *, python: Sequence[str] = (), full_history: bool = False
+) -> list[Any]:
     """Check out, set up Python (the tool's last, so it is `python`), install shipyard."""
     return [
-        _checkout(**checkout),
+        _checkout(**{"fetch-depth": 0}) if full_history else _checkout(),
         _setup_python(*python, config.workflows.python),
         _install(config),
     ]
@@ -278,8 +278,8 @@ def _coverage_job(config: Config) -> dict[str, Any]:
 def _bench_job(config: Config) -> dict[str, Any]:
     pull = "github.event_name == 'pull_request'"
     steps = [
-        *_prelude(config, **{"fetch-depth": 0}),
-        {"name": "bench", "if": f"github.event_name != 'pull_request'", "run": "nox -s bench"},
+        *_prelude(config, full_history=True),
+        {"name": "bench", "if": "github.event_name != 'pull_request'", "run": "nox -s bench"},
         {
             "name": "bench against the base branch",
             "if": pull,
@@ -290,7 +290,7 @@ def _bench_job(config: Config) -> dict[str, Any]:
     return _job(config, "bench", permissions=_READ, steps=steps)
 
 
-def _docker_job(config: Config, needs: list[str]) -> dict[str, Any]:
+def _docker_job(config: Config, needs: Sequence[str]) -> dict[str, Any]:
     default = f"refs/heads/{config.workflows.default_branch}"
     steps = [
         *_prelude(config),
@@ -303,7 +303,7 @@ def _docker_job(config: Config, needs: list[str]) -> dict[str, Any]:
         },
     ]
     permissions = {"contents": "read", "packages": _write("to push the images")}
-    return _job(config, "docker", needs=needs, permissions=permissions, steps=steps)
+    return _job(config, "docker", needs=list(needs), permissions=permissions, steps=steps)
 
 
 def _ci_sessions(config: Config, inputs: Inputs) -> list[str]:
@@ -354,7 +354,9 @@ _CANCEL_SUPERSEDED_PRS = {
 }
 
 
-def _workflow(name: str, on: Mapping[str, Any], concurrency: Mapping[str, Any], jobs: Spaced) -> Spaced:
+def _workflow(
+    name: str, on: Mapping[str, Any], concurrency: Mapping[str, Any], jobs: Spaced
+) -> Spaced:
     return Spaced(
         {
             "name": name,
@@ -424,11 +426,11 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
     download = {"uses": uses("download-artifact"), "with": dist}
     token = {"GITHUB_TOKEN": "${{ github.token }}"}
     build_steps = [
-        *_prelude(config, **{"fetch-depth": 0}),
+        *_prelude(config, full_history=True),
         {"run": "invoke release --ci --step build"},
         {"uses": uses("upload-artifact"), "with": {**dist, "if-no-files-found": "error"}},
     ]
-    prelude = _prelude(config, **{"fetch-depth": 0})
+    prelude = _prelude(config, full_history=True)
     github_steps = [
         *prelude[:2],
         download,
