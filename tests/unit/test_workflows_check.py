@@ -4,8 +4,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers.workflows import inputs, write_project
 
+from helpers.workflows import inputs, write_project
 from shipyard import config
 from shipyard.errors import ConfigError
 from shipyard.report import Status

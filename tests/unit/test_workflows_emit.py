@@ -3,8 +3,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from helpers.workflows import load_yaml
 
+from helpers.workflows import load_yaml
 from shipyard.workflows.emit import Commented, Inline, Spaced, dump, scalar
 
 # Strings a careless writer turns into numbers, booleans, nulls, tags or comments.
@@ -84,7 +84,7 @@ def test_version_strings_are_quoted_and_plain_words_are_not() -> None:
     assert scalar("ubuntu-24.04") == "ubuntu-24.04"
     assert scalar("${{ matrix.id }}") == "${{ matrix.id }}"
     assert scalar("a,b", flow=True) == "'a,b'"
-    assert scalar(True) == "true"
+    assert scalar(True) == "true"  # noqa: FBT003
     assert scalar(30) == "30"
 
 
