@@ -32,6 +32,11 @@ import coverage
 
 plan = json.loads(sys.argv[1])
 cov = coverage.Coverage(data_file=plan["combined"])
+if not cov.get_option("paths"):
+    # Runs on other machines recorded other absolute paths: map them onto ours.
+    cov.set_option("paths", {
+        f"source{i}": [src, f"*/{src}", f"*\\\\{src}"] for i, src in enumerate(plan["sources"])
+    })
 cov.combine(plan["parts"], keep=True)
 cov.save()
 cov.load()
@@ -62,6 +67,7 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     plan = {
         "combined": str(combined),
         "parts": [str(p) for p in parts],
+        "sources": [p.as_posix() for p in config.source_paths() if (config.root / p).is_dir()],
         "json": str(data_dir / "coverage.json"),
         "xml": str(data_dir / "coverage.xml"),
         "html": str(data_dir / "htmlcov") if config.coverage.html else None,
