@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from helpers.workflows import inputs, load_yaml, session, target, write_project
+from helpers.workflows import inputs, load_yaml, target, write_project
 from shipyard import config
 from shipyard.errors import ConfigError, NoTargetsError
 from shipyard.workflows import generate
@@ -17,7 +17,7 @@ ALL_SESSIONS = ("lint", "audit", "test", "coverage", "bench", "docker", "docs", 
 PINNED = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(/[\w/-]+)?@(?P<sha>[0-9a-f]{40})$")
 RUN = re.compile(
     r"python -m pip install \S+"
-    r'|nox -s [\w.-]+|nox -s "\$SESSION"( --force-python "\$PYTHON")?'
+    r'|nox -s [\w.-]+|nox -s test --python "\$PYTHON"'
     r'|nox -s [\w.-]+ -- [^$]*(\$\w+"?)?'
     r"|invoke (release|monitor)( --[\w-]+( \w+)?)*"
 )
@@ -92,25 +92,18 @@ def test_triggers_read_back_with_on_as_a_string(tmp_path: Path) -> None:
     assert monitor == {"schedule": [{"cron": "0 */6 * * *"}], "workflow_dispatch": {}}
 
 
-def test_matrix_reads_back_as_the_targets_with_their_sessions(tmp_path: Path) -> None:
+def test_matrix_reads_back_as_the_targets(tmp_path: Path) -> None:
     targets = (target("3.10"), target("3.12", "macos", "arm64"))
     made = inputs(("test",), pythons=("3.10", "3.12"), targets=targets)
     ci = load_yaml(generate.render(load(tmp_path), made)["ci.yml"])
     test = ci["jobs"]["test"]
-    assert test["strategy"]["matrix"]["include"] == [
-        {**targets[0], "session": "test-3.10"},
-        {**targets[1], "session": "test-3.12"},
-    ]
+    assert test["strategy"]["matrix"]["include"] == list(targets)
     assert test["runs-on"] == "${{ matrix.runner }}"
     assert test["steps"][1]["with"]["python-version"] == "${{ matrix.python }}\n3.12\n"
-    assert test["steps"][3]["env"]["SESSION"] == "${{ matrix.session }}"
-
-
-def test_a_test_session_without_pythons_gets_the_targets_python(tmp_path: Path) -> None:
-    made = generate.Inputs(sessions=(session("test"),), flows=(), include=(target("3.12"),))
-    job = generate.build(load(tmp_path), made)["ci.yml"]["jobs"]["test"]
-    assert job["steps"][3]["run"] == 'nox -s "$SESSION" --force-python "$PYTHON"'
-    assert job["steps"][3]["env"]["PYTHON"] == "${{ matrix.python }}"
+    assert test["steps"][3] == {
+        "run": 'nox -s test --python "$PYTHON"',
+        "env": {"PYTHON": "${{ matrix.python }}"},
+    }
 
 
 def test_five_targets_stay_small(tmp_path: Path) -> None:
@@ -171,12 +164,6 @@ def test_a_target_without_runner_label_is_an_error(tmp_path: Path) -> None:
     bad = {**target("3.12"), "runner": ""}
     made = inputs(("test",), pythons=("3.12",), targets=(bad,))
     with pytest.raises(ConfigError, match=r"'cp312-linux_x86_64' has no runner label"):
-        generate.build(load(tmp_path), made)
-
-
-def test_a_target_python_the_test_session_lacks_is_an_error(tmp_path: Path) -> None:
-    made = inputs(("test",), pythons=("3.12",), targets=(target("3.13"),))
-    with pytest.raises(ConfigError, match=r"no Python 3.13 \(it has 3.12\)"):
         generate.build(load(tmp_path), made)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Change",
     "Kind",
     "apply",
+    "describe",
     "drift",
     "is_generated",
     "managed",
@@ -149,6 +150,29 @@ def unified_diff(changes: Sequence[Change], root: Path) -> str:
         lines = difflib.unified_diff(before, after, old_name, new_name)
         parts.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     return "".join(parts)
+
+
+_SAID = {
+    Kind.CREATE: "wrote {path}",
+    Kind.UPDATE: "updated {path}",
+    Kind.REMOVE: "removed {path} (shipyard no longer generates it)",
+    Kind.SAME: "{path} is up to date",
+    Kind.HAND_WRITTEN: (
+        "left {path} alone: shipyard did not write it (it has no generated header); "
+        "`shipyard workflows --force` replaces it"
+    ),
+}
+_CHECKED = {
+    Kind.CREATE: "{path} is missing",
+    Kind.UPDATE: "{path} differs from what shipyard generates",
+    Kind.REMOVE: "{path} is no longer generated and would be removed",
+}
+
+
+def describe(change: Change, root: Path, *, checking: bool = False) -> str:
+    """One line saying what happened (or, when `checking`, what would) to a file."""
+    said = (_CHECKED if checking else {}).get(change.kind, _SAID[change.kind])
+    return said.format(path=_relative(change.path, root))
 
 
 def apply(changes: Sequence[Change]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shipyard import matrix
 from shipyard.config import Config
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing
 from shipyard.workflows.actions import uses
@@ -32,7 +33,6 @@ __all__ = [
     "gather",
     "job_ids",
     "list_flows",
-    "list_sessions",
     "render",
 ]
 
@@ -92,23 +92,6 @@ def _run_listing(argv: list[str], root: Path) -> subprocess.CompletedProcess[str
         raise ToolMissing(msg) from None
 
 
-def list_sessions(root: Path) -> list[dict[str, Any]]:
-    """The noxfile's sessions, as `nox --list --json` prints them."""
-    if not (root / "noxfile.py").is_file():
-        msg = (
-            "no noxfile.py: the workflows run the project's nox sessions. "
-            "Add one with `from shipyard.sessions import *`, or run `shipyard init`."
-        )
-        raise ConfigError(msg, path=root / "noxfile.py")
-    done = _run_listing([sys.executable, "-m", "nox", "--list", "--json"], root)
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        msg = f"`nox --list --json` failed (exit {done.returncode}):\n{tail}"
-        raise ConfigError(msg, path=root / "noxfile.py")
-    listing: list[dict[str, Any]] = json.loads(done.stdout)
-    return listing
-
-
 def list_flows(root: Path) -> tuple[str, ...]:
     """The invoke flows of the project's tasks.py; none when it has no tasks.py."""
     if not (root / "tasks.py").is_file():
@@ -124,9 +107,7 @@ def list_flows(root: Path) -> tuple[str, ...]:
 
 def gather(config: Config) -> Inputs:
     """Read the sessions, the flows and the matrix of the project at `config.root`."""
-    from shipyard import matrix  # noqa: PLC0415 - the matrix reads the host only when asked
-
-    sessions = list_sessions(config.root)
+    sessions = matrix.nox_sessions(config.root)
     include = matrix.github_include(matrix.plan(config))
     return Inputs(sessions=tuple(sessions), flows=list_flows(config.root), include=tuple(include))
 
@@ -200,10 +181,8 @@ def _session_job(config: Config, name: str) -> dict[str, Any]:
     return _job(config, name, permissions=_READ, steps=steps)
 
 
-def _test_entries(inputs: Inputs) -> tuple[list[Inline], bool]:
-    """The matrix `include` entries, each with its nox session; and whether to force Python."""
-    tests = [s for s in inputs.sessions if s.get("name") == "test"]
-    entries, force = [], False
+def _test_entries(inputs: Inputs) -> list[Inline]:
+    """The matrix `include` entries, as the matrix gives them; each must name its runner."""
     for target in inputs.include:
         if not target.get("runner"):
             msg = (
@@ -211,34 +190,17 @@ def _test_entries(inputs: Inputs) -> tuple[list[Inline], bool]:
                 "in [tool.shipyard.matrix] runners."
             )
             raise ConfigError(msg, key="tool.shipyard.matrix.runners")
-        match = next((s for s in tests if s.get("python") == target["python"]), None)
-        if match is None:
-            match = next((s for s in tests if s.get("python") is None), None)
-            force = True
-        if match is None:
-            have = ", ".join(str(s.get("python")) for s in tests)
-            msg = (
-                f"the noxfile's test session has no Python {target['python']} (it has {have}) "
-                f"for target {target['id']}; list it in [tool.shipyard] python."
-            )
-            raise ConfigError(msg)
-        entries.append(Inline({**target, "session": str(match["session"])}))
-    return entries, force
+    return [Inline(target) for target in inputs.include]
 
 
 def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
     if not inputs.include:
         msg = "the build matrix has no targets, so ci.yml would have no test job."
         raise NoTargetsError(msg)
-    entries, force = _test_entries(inputs)
-    command = 'nox -s "$SESSION"'
-    env = {"SESSION": "${{ matrix.session }}", "SHIPYARD_TARGET": "${{ matrix.id }}"}
-    if force:
-        command += ' --force-python "$PYTHON"'
-        env["PYTHON"] = "${{ matrix.python }}"
     steps = [
         *_prelude(config, python=["${{ matrix.python }}"]),
-        {"run": command, "env": env},
+        # nox picks the test session of the target's Python on the target's runner.
+        {"run": 'nox -s test --python "$PYTHON"', "env": {"PYTHON": "${{ matrix.python }}"}},
         {
             "uses": uses("upload-artifact"),
             "with": {
@@ -256,7 +218,7 @@ def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
         name="test ${{ matrix.id }}",
         runs_on="${{ matrix.runner }}",
         permissions=_READ,
-        strategy={"fail-fast": False, "matrix": {"include": entries}},
+        strategy={"fail-fast": False, "matrix": {"include": _test_entries(inputs)}},
         steps=steps,
     )
 
