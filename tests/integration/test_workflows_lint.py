@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from helpers.linters import actionlint, zizmor
 from helpers.projects import write_files
 from helpers.workflows import load_yaml
-
 from shipyard import config
 from shipyard.workflows import check, generate
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 # Stand-ins for sessions and flows other issues add, so every job kind gets linted.
-MORE_SESSIONS = '''
+MORE_SESSIONS = """
 import nox
 
 @nox.session
@@ -32,8 +32,8 @@ def docker(session): ...
 
 @nox.session
 def docs(session): ...
-'''
-MORE_FLOWS = '''
+"""
+MORE_FLOWS = """
 from invoke.tasks import task
 
 @task
@@ -44,7 +44,7 @@ def monitor(c): ...
 
 ns.add_task(release)
 ns.add_task(monitor)
-'''
+"""
 
 SAMPLES = {
     # A flat package for one Python on Linux, no tasks.py: ci and security only.

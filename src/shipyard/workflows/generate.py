@@ -181,7 +181,7 @@ def _session_job(config: Config, name: str) -> dict[str, Any]:
     return _job(config, name, permissions=_READ, steps=steps)
 
 
-def _test_entries(inputs: Inputs) -> list[Inline]:
+def _test_entries(config: Config, inputs: Inputs) -> list[Inline]:
     """The matrix `include` entries, as the matrix gives them; each must name its runner."""
     for target in inputs.include:
         if not target.get("runner"):
@@ -189,7 +189,7 @@ def _test_entries(inputs: Inputs) -> list[Inline]:
                 f"target {target.get('id')!r} has no runner label; give its OS and arch one "
                 "in [tool.shipyard.matrix] runners."
             )
-            raise ConfigError(msg, key="tool.shipyard.matrix.runners")
+            raise ConfigError(msg, path=config.pyproject, key="tool.shipyard.matrix.runners")
     return [Inline(target) for target in inputs.include]
 
 
@@ -218,7 +218,7 @@ def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
         name="test ${{ matrix.id }}",
         runs_on="${{ matrix.runner }}",
         permissions=_READ,
-        strategy={"fail-fast": False, "matrix": {"include": _test_entries(inputs)}},
+        strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
         steps=steps,
     )
 
