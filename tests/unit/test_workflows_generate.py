@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -64,6 +65,22 @@ def test_every_workflow_is_hardened(tmp_path: Path) -> None:
             else:
                 assert RUN.fullmatch(step["run"]), step["run"]
                 assert "${{" not in step["run"]
+
+
+def test_yaml_1_2_reads_back_exactly_the_data_built(tmp_path: Path) -> None:
+    cfg = load(tmp_path)
+    made = inputs(
+        ALL_SESSIONS,
+        pythons=("3.10", "3.13t"),
+        targets=(target("3.10"), target("3.13t", "macos", "arm64")),
+        flows=("release", "monitor"),
+    )
+    built = generate.build(cfg, made)
+    rendered = generate.render(cfg, made)
+    assert sorted(built) == sorted(rendered)
+    for name, doc in built.items():
+        # JSON turns the writer's marker types (Spaced, Inline, Commented) into plain data.
+        assert load_yaml(rendered[name]) == json.loads(json.dumps(doc)), name
 
 
 def test_ci_has_one_job_per_session_that_exists(tmp_path: Path) -> None:
