@@ -58,7 +58,11 @@ DEFAULT_ESTIMATES: Mapping[str, float] = {
 _CUSTOM_ESTIMATE = 10.0
 
 #: Session and file names a custom stage cannot take.
-_RESERVED = {"ci": "the session that runs the whole pipeline", "summary": "the ci summary's file"}
+_RESERVED = {
+    "ci": "the session that runs the whole pipeline",
+    "summary": "the ci summary's file",
+    "workflows": "the workflow drift check's result (written by the lint session)",
+}
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _TABLE = "tool.shipyard.stages"
 

@@ -149,7 +149,12 @@ def run(prepared: Prepared, *, jobs: int, fail_fast: bool = False) -> int:
     for name, why in prepared.left_out.items():
         stage = prepared.graph[name]
         known[stage.report] = StageResult(stage=stage.report, status=Status.SKIPPED, reason=why)
-    reports = [s.report for s in prepared.graph.stages]
-    summary = summarize(collect(reports, config.reports, started, known=known), config.reports)
+    names = [s.report for s in prepared.graph.stages]
+    results = collect(names, config.reports, started, known=known)
+    summary = summarize(results, config.reports)
     out.print(f"summary written to {os.path.relpath(summary)}", markup=False)
-    return ExitCode.INTERRUPTED if interrupted else exit_code(outcomes)
+    if interrupted:
+        return ExitCode.INTERRUPTED
+    # A result a session wrote besides its stage's own (the workflows check) counts too.
+    failed_row = any(r.status is Status.FAILED for r in results)
+    return exit_code(outcomes) or (ExitCode.GATE_FAILED if failed_row else ExitCode.OK)

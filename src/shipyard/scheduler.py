@@ -25,7 +25,7 @@ from types import FrameType
 
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
-from shipyard.report import StageResult, Status, read_result
+from shipyard.report import StageResult, Status, fresh_results, read_result
 
 __all__ = ["Interrupted", "Outcome", "Run", "exit_code", "last_durations", "stop_group"]
 
@@ -333,6 +333,15 @@ class Run:
             self.waiting.remove(stage)
             self._record_skip(stage, why)
 
+    def _other_failed(self, child: _Child) -> bool:
+        # A session may write more than its own stage's result (lint also checks the
+        # workflows): a failure there has its own row in the summary.
+        ours = {s.report for s in self.graph.stages}
+        return any(
+            r.status is Status.FAILED and r.stage not in ours
+            for r in fresh_results(self.reports, child.started_at)
+        )
+
     def _result(self, child: _Child) -> StageResult:
         """The stage's fresh result file; or, when it wrote none, what its output says."""
         stage, code = child.stage, child.proc.returncode
@@ -342,7 +351,7 @@ class Run:
         with contextlib.suppress(OSError, ValueError, KeyError):
             written = read_result(path)
         if written is not None and written.finished_at >= child.started_at:
-            if code != 0 and written.ok:
+            if code != 0 and written.ok and not self._other_failed(child):
                 why = f"`nox -s` exited with code {code} after the stage {written.status.value}"
                 return dataclasses.replace(written, status=Status.FAILED, reason=why)
             return written

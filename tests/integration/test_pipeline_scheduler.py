@@ -33,6 +33,10 @@ if "status" in spec:
               "duration": spec.get("sleep", 0), "finished_at": time.time()}
     with open(os.path.join(reports, name + ".json"), "w") as fh:
         json.dump(result, fh)
+for extra in spec.get("extra", []):
+    result = {"schema": 1, "stage": extra, "status": "failed", "finished_at": time.time()}
+    with open(os.path.join(reports, extra + ".json"), "w") as fh:
+        json.dump(result, fh)
 for line in spec.get("say", []):
     print(line, flush=True)
 with open(log, "a") as fh:
@@ -180,6 +184,14 @@ def test_a_passing_result_with_a_failing_exit_is_a_failure(tmp_path: Path) -> No
     outcomes = harness.run(Graph((stage("a"),)))
     assert outcomes["a"].result.status is Status.FAILED
     assert "exited with code 1 after the stage passed" in outcomes["a"].result.reason
+
+
+def test_a_failed_extra_result_is_its_own_row_not_the_stages(tmp_path: Path) -> None:
+    # The lint session also writes the workflow drift check's result.
+    harness = Harness(tmp_path, {"lint": {"status": "passed", "code": 1, "extra": ["drift"]}})
+    outcomes = harness.run(Graph((stage("lint"), stage("bench", "lint"))))
+    assert outcomes["lint"].result.status is Status.PASSED
+    assert outcomes["bench"].result.status is Status.PASSED
 
 
 @pytest.mark.slow
