@@ -24,7 +24,7 @@ from shipyard.errors import ExitCode
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
 from shipyard.report import StageResult, Status, collect, console, summarize
-from shipyard.scheduler import Interrupted, Run, exit_code, last_durations
+from shipyard.scheduler import Interrupted, Run, exit_code, last_durations, write_timings
 from shipyard.stages.custom import check_commands
 from shipyard.tools import ToolEnv
 
@@ -144,6 +144,7 @@ def run(prepared: Prepared, *, jobs: int, fail_fast: bool = False) -> int:
         outcomes = runner.execute()
     except Interrupted as exc:
         outcomes, interrupted = exc.outcomes, True
+    write_timings(outcomes, config.reports, jobs=jobs, wall=time.time() - started)
 
     known: dict[str, StageResult] = {o.result.stage: o.result for o in outcomes}
     for name, why in prepared.left_out.items():

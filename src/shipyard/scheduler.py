@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import queue
 import re
@@ -25,9 +26,18 @@ from types import FrameType
 
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
-from shipyard.report import StageResult, Status, fresh_results, read_result
+from shipyard.report import StageResult, Status, fresh_results, read_result, write_atomic
 
-__all__ = ["Interrupted", "Outcome", "Run", "exit_code", "last_durations", "stop_group"]
+__all__ = [
+    "Interrupted",
+    "Outcome",
+    "Run",
+    "exit_code",
+    "last_durations",
+    "stop_group",
+    "timings_path",
+    "write_timings",
+]
 
 #: Seconds a stopped stage's process group gets between SIGTERM and SIGKILL.
 GRACE = 5.0
@@ -68,12 +78,41 @@ class _Child:
     eof: bool = False
 
 
+def timings_path(reports: Path) -> Path:
+    """Where a parallel run keeps each stage's process times (not a stage result)."""
+    return reports / "pipeline" / "timings.json"
+
+
+def write_timings(outcomes: Sequence[Outcome], reports: Path, *, jobs: int, wall: float) -> Path:
+    """Record when each stage's process started and ended, for the next run's plan."""
+    stages = {
+        o.stage: {
+            "started": round(o.started, 3),
+            "ended": round(o.ended, 3),
+            "returncode": o.returncode,
+            "status": o.result.status.value,
+        }
+        for o in outcomes
+        if o.returncode is not None
+    }
+    path = timings_path(reports)
+    data = {"jobs": jobs, "wall": round(wall, 3), "stages": stages}
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def last_durations(graph: Graph, reports: Path) -> dict[str, float]:
-    """The duration each stage took last time, from the result files still on disk."""
+    """How long each stage took last time: its process time from the last parallel run,
+    else the duration in its result file."""
     found = {}
     for stage in graph.stages:
         with contextlib.suppress(OSError, ValueError, KeyError):
             found[stage.name] = read_result(reports / f"{stage.report}.json").duration
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        data = json.loads(timings_path(reports).read_text(encoding="utf-8"))
+        for name, times in data["stages"].items():
+            if name in graph.names:
+                found[name] = float(times["ended"]) - float(times["started"])
     return found
 
 
