@@ -251,6 +251,12 @@ def report(
         f"invoke ci -j {jobs}            {par_s:6.1f} s   "
         f"= {par_s / nox_s:.2f} x nox -s ci (target <= 0.60)"
     )
+    med_nox, med_par = statistics.median(nox_ci), statistics.median(parallel)
+    print(
+        f"  medians: nox -s ci {med_nox:.1f} s, invoke ci -j {jobs} {med_par:.1f} s "
+        f"= {med_par / med_nox:.2f} x; "
+        f"{100 * (med_par / path_time - 1):+.1f} % of the critical path"
+    )
     print(f"sum of stage durations    {total:6.1f} s")
     print(
         f"critical path             {path_time:6.1f} s   ({' -> '.join(path)}); "
