@@ -59,6 +59,12 @@ def test_invoke_ci_runs_the_graph_with_the_summary_nox_ci_prints(sample_project)
     assert invoked == {"lint": "passed", TEST: "passed", "coverage": "passed", "check": "passed"}
     assert "shipyard ci" in err
 
+    # The custom stage is a nox session of its own, listed with its description.
+    listing = json.loads(run_nox(root, "--list", "--json").stdout)
+    assert {"session": "check", "description": "A custom check after lint"}.items() <= next(
+        e for e in listing if e["session"] == "check"
+    ).items()
+
     # `nox -s ci` runs the same stages, the custom one included, into the same table.
     nox = run_nox(root, "-s", "ci")
     assert nox.returncode == 0, nox.stderr[-3000:]
