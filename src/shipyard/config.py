@@ -22,6 +22,8 @@ from typing import Any, Literal
 from shipyard.errors import ConfigError
 
 __all__ = [
+    "BenchConfig",
+    "BenchThresholds",
     "Config",
     "CoverageConfig",
     "GatesConfig",
@@ -74,6 +76,16 @@ class GatesConfig:
     )
     lint_warnings: int = option(
         0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
+    )
+    bench_warn: Decimal = option(
+        Decimal(10),
+        help="A benchmark slowdown over this percent (and significant) warns.",
+        check=non_negative,
+    )
+    bench_fail: Decimal = option(
+        Decimal(20),
+        help="A benchmark slowdown over this percent (and significant) fails the bench gate.",
+        check=non_negative,
     )
 
 
@@ -201,6 +213,81 @@ class MatrixConfig:
     )
 
 
+# -- bench ---------------------------------------------------------------------------------
+
+
+def _confidence(value: Any) -> str | None:
+    return None if 50 <= value < 100 else "a confidence level from 50 to below 100 (percent)"  # noqa: PLR2004
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchThresholds:
+    warn: Decimal | None = option(
+        None, help="Warn line in percent for the matching benchmarks.", check=non_negative
+    )
+    fail: Decimal | None = option(
+        None, help="Fail line in percent for the matching benchmarks.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    path: Path = option(
+        Path("benchmarks"), help="The pytest-benchmark suite: a directory or a test file."
+    )
+    results: Path | None = option(
+        None,
+        help="Read this results file (Rust libtest output, a Criterion directory, generic "
+        "JSON) instead of running pytest-benchmark; `command` writes it.",
+    )
+    command: tuple[str, ...] = option(
+        [], help="The command that writes `results`; run before reading it, and for a rerun."
+    )
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
+    thresholds: Mapping[str, BenchThresholds] = option(
+        {},
+        help="Lines per benchmark by glob, like \"*slow*\" = { warn = 25, fail = 50 }; "
+        "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
+    )
+    statistic: Literal["p10", "median"] = option(
+        "p10",
+        help="What the verdict compares: the 10th percentile of the rounds (robust to a busy "
+        "machine) or their median. Both median and min changes are always reported.",
+    )
+    confidence: Decimal = option(
+        Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
+    )
+    rerun: bool = option(
+        True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+    )
+    baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
+        ["merge-base", "file", "default-branch"],
+        help="Where the baseline comes from, in order of preference.",
+    )
+    baseline_file: Path = option(
+        Path("benchmarks/baseline.json"), help="A committed baseline results file."
+    )
+    default_branch: str = option("main", help="The branch merge-bases and trends are taken on.")
+    history: Literal["state", "repo", "branch", "off"] = option(
+        "state",
+        help="Where runs are recorded: the user state dir, `history-path` in the repo, the git "
+        "branch `history-branch`, or nowhere.",
+    )
+    history_path: Path = option(
+        Path(".shipyard/bench-history"), help="History directory when history = 'repo'."
+    )
+    history_branch: str = option(
+        "shipyard-bench-history", help="History branch when history = 'branch'."
+    )
+    renames: Mapping[str, str] = option(
+        {}, help="Old benchmark name = new name, so history and baselines follow a rename."
+    )
+    trend_min_step: Decimal = option(
+        Decimal(5), help="Smallest step (percent) `shipyard bench trend` reports.", check=percent
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -231,6 +318,7 @@ class Config:
     workflows: WorkflowsConfig = option(
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
+    bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
