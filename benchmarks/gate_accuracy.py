@@ -119,7 +119,7 @@ def ratio_rule(threshold: float) -> Callable[[list[float], list[float]], bool]:
 
 
 def pytest_benchmark_rule(base: list[float], cur: list[float]) -> bool:
-    return statistics.median(cur) / statistics.median(base) * 100 - 100 > 10  # noqa: PLR2004
+    return statistics.median(cur) / statistics.median(base) * 100 - 100 > 10
 
 
 # -- trials ------------------------------------------------------------------------------

@@ -291,8 +291,9 @@ def _rename_hints(comparisons: list[Comparison]) -> list[Comparison]:
                 f"renamed from '{close[0]}'? Map the old name in "
                 "[tool.shipyard.bench] renames to keep comparing."
             )
-            comp = dataclasses.replace(comp, note=note)
-        out.append(comp)
+            out.append(dataclasses.replace(comp, note=note))
+        else:
+            out.append(comp)
     return out
 
 
@@ -305,7 +306,9 @@ def compare_runs(
     statistic: Statistic = "median",
 ) -> list[Comparison]:
     """Every benchmark of either run, most severe verdict first."""
-    names = list(current.benchmarks) + [n for n in baseline.benchmarks if n not in current.benchmarks]
+    names = list(current.benchmarks) + [
+        n for n in baseline.benchmarks if n not in current.benchmarks
+    ]
     comparisons = [
         compare_one(
             name,

@@ -35,8 +35,8 @@ UNITS: Mapping[str, Decimal] = {
     "s": Decimal(1),
     "ms": Decimal("1e-3"),
     "us": Decimal("1e-6"),
-    "µs": Decimal("1e-6"),  # noqa: RUF001 (micro sign, as tools write it)
-    "μs": Decimal("1e-6"),  # noqa: RUF001 (Greek mu, as other tools write it)
+    "µs": Decimal("1e-6"),
+    "μs": Decimal("1e-6"),
     "ns": Decimal("1e-9"),
     "ps": Decimal("1e-12"),
 }
@@ -114,7 +114,7 @@ class BenchRun:
 def _unit(raw: Any, path: Path, name: str) -> str:
     unit = _UNIT_ALIASES.get(str(raw), str(raw))
     if unit not in UNITS:
-        known = ", ".join(sorted(set(UNITS) - {"µs", "μs"}))  # noqa: RUF001
+        known = ", ".join(sorted(set(UNITS) - {"µs", "μs"}))
         msg = f"benchmark '{name}' has unit {raw!r}; expected a time unit: {known}."
         raise ConfigError(msg, path=path)
     return unit
@@ -174,7 +174,7 @@ def _from_pytest(data: Mapping[str, Any], path: Path) -> BenchRun:
     for entry in data.get("benchmarks") or ():
         name = str(entry.get("fullname") or entry.get("name"))
         stats = entry.get("stats") or {}
-        raw = stats.get("data") if stats.get("data") else stats.get("median")
+        raw = stats.get("data") or stats.get("median")
         if raw is None:
             msg = f"benchmark '{name}' has neither stats.data nor stats.median."
             raise ConfigError(msg, path=path)
@@ -222,7 +222,9 @@ def _from_criterion_sample(data: Mapping[str, Any], path: Path) -> Benchmark:
         raise ConfigError(msg, path=path)
     counts = _timings(iters, path, name)
     totals = _timings(times, path, name)
-    return Benchmark(name=name, unit="ns", samples=tuple(t / n for t, n in zip(totals, counts)))
+    return Benchmark(
+        name=name, unit="ns", samples=tuple(t / n for t, n in zip(totals, counts, strict=False))
+    )
 
 
 def _from_criterion_estimates(data: Mapping[str, Any], path: Path) -> Benchmark:
@@ -232,8 +234,9 @@ def _from_criterion_estimates(data: Mapping[str, Any], path: Path) -> Benchmark:
     interval = median.get("confidence_interval") or {}
     (value,) = _timings(point, path, name)
     low, high = interval.get("lower_bound"), interval.get("upper_bound")
-    numbers = all(isinstance(v, (int, float)) for v in (low, high))
-    spread = (float(high) - float(low)) / 2 if numbers else None
+    spread = None
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)):
+        spread = (float(high) - float(low)) / 2
     return Benchmark(name=name, unit="ns", samples=(value,), spread=spread)
 
 
@@ -349,7 +352,8 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError:
         raise ConfigError("no such benchmark results file.", path=path) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason}).", path=path) from None
+        msg = f"not UTF-8 text ({exc.reason})."
+        raise ConfigError(msg, path=path) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -54,12 +54,15 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def fingerprint() -> dict[str, str]:
-    """This machine's kind: what must match for two timings to be compared."""
+def fingerprint(*, python: str | None = None) -> dict[str, str]:
+    """This machine's kind: what must match for two timings to be compared.
+
+    `python` is the benchmarks' interpreter ("3.12") when it is not the running one.
+    """
     return {
         "os": platform.system(),
         "arch": platform.machine(),
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "python": python or f"{sys.version_info.major}.{sys.version_info.minor}",
         "cpu": _cpu_model(),
         "cpus": str(os.cpu_count() or 0),
     }

@@ -83,8 +83,10 @@ def write_html(records: Sequence[Record], steps: Sequence[Step], path: Path, *, 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .6em}</style></head><body>",
+        (
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:.2em .6em}</style></head><body>"
+        ),
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(records)} run(s); {len(steps)} step(s) detected.</p>",
         "<table><tr><th>benchmark</th><th>step</th><th>first commit after</th></tr>",

@@ -10,6 +10,7 @@ percent; it names the first commit after the step.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -73,7 +74,7 @@ def _median(values: Sequence[float]) -> float:
 
 
 def _noise(logs: Sequence[float]) -> float:
-    diffs = [b - a for a, b in zip(logs, logs[1:])]
+    diffs = [b - a for a, b in itertools.pairwise(logs)]
     mad = _median([abs(d - _median(diffs)) for d in diffs]) if diffs else 0.0
     # MAD -> sigma for a normal law, and differences carry the noise twice.
     sigma = 1.4826 * mad / math.sqrt(2)
