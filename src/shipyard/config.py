@@ -247,7 +247,7 @@ class BenchConfig:
     requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
     thresholds: Mapping[str, BenchThresholds] = option(
         {},
-        help="Lines per benchmark by glob, like \"*slow*\" = { warn = 25, fail = 50 }; "
+        help='Lines per benchmark by glob, like "*slow*" = { warn = 25, fail = 50 }; '
         "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
     )
     statistic: Literal["p10", "median"] = option(
@@ -259,7 +259,7 @@ class BenchConfig:
         Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
     )
     rerun: bool = option(
-        True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+        default=True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
     )
     baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
         ["merge-base", "file", "default-branch"],
