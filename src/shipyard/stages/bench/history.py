@@ -85,8 +85,8 @@ def comparable(a: Mapping[str, str] | None, b: Mapping[str, str] | None) -> bool
 
 def file_name(machine: Mapping[str, str]) -> str:
     digest = hashlib.sha256(json.dumps(dict(machine), sort_keys=True).encode()).hexdigest()[:12]
-    slug = re.sub(r"[^a-z0-9.]+", "-", f"{machine['os']}-{machine['arch']}-py{machine['python']}")
-    return f"{slug.lower()}-{digest}.jsonl"
+    name = f"{machine['os']}-{machine['arch']}-py{machine['python']}".lower()
+    return f"{re.sub(r'[^a-z0-9.]+', '-', name)}-{digest}.jsonl"
 
 
 #: Rounds kept per benchmark and run; longer runs keep an evenly spaced subset.
