@@ -357,7 +357,8 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        at_end = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+        hint = " (the file looks truncated)" if at_end else ""
         msg = f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}."
         raise ConfigError(msg, path=path) from None
 
