@@ -24,7 +24,11 @@ def noisy(level: float, n: int = 60, seed: int = 0) -> Benchmark:
 @pytest.mark.parametrize("statistic", ["median", "p10"])
 def test_exactly_ten_percent_is_not_over_a_ten_percent_line(statistic: str) -> None:
     result = compare_one(
-        "b", bench([1.1] * 20), bench([1.0] * 20), LINES, statistic=statistic  # type: ignore[arg-type]
+        "b",
+        bench([1.1] * 20),
+        bench([1.0] * 20),
+        LINES,
+        statistic=statistic,  # type: ignore[arg-type]
     )
     assert result.change == Decimal(10)
     assert result.verdict is Verdict.UNCHANGED
@@ -82,7 +86,9 @@ def test_globs_pick_thresholds_first_match_wins() -> None:
 
 
 def test_new_removed_and_rename_hint() -> None:
-    current = BenchRun(benchmarks={"parse_big_file": bench([1.0], name="parse_big_file")}, format="g")
+    current = BenchRun(
+        benchmarks={"parse_big_file": bench([1.0], name="parse_big_file")}, format="g"
+    )
     baseline = BenchRun(benchmarks={"parse_big": bench([1.0], name="parse_big")}, format="g")
     results = compare_runs(current, baseline, lines=lambda _: LINES)
     verdicts = {r.name: r.verdict for r in results}
@@ -95,9 +101,7 @@ def test_new_removed_and_rename_hint() -> None:
 
 
 def test_sorted_by_severity() -> None:
-    base = BenchRun(
-        benchmarks={n: noisy(1.0, seed=i) for i, n in enumerate("abc")}, format="g"
-    )
+    base = BenchRun(benchmarks={n: noisy(1.0, seed=i) for i, n in enumerate("abc")}, format="g")
     cur = BenchRun(
         benchmarks={"a": noisy(1.0, seed=9), "b": noisy(1.5, seed=8), "c": noisy(1.13, seed=7)},
         format="g",
