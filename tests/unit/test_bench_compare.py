@@ -5,8 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from shipyard.stages.bench.compare import Thresholds, Verdict, compare_one, compare_runs
-from shipyard.stages.bench.compare import thresholds_for
+from shipyard.stages.bench.compare import (
+    Thresholds,
+    Verdict,
+    compare_one,
+    compare_runs,
+    thresholds_for,
+)
 from shipyard.stages.bench.formats import Benchmark, BenchRun
 
 LINES = Thresholds(warn=Decimal(10), fail=Decimal(20))
@@ -17,7 +22,7 @@ def bench(samples: list[float] | tuple[float, ...], unit: str = "s", name: str =
 
 
 def noisy(level: float, n: int = 60, seed: int = 0) -> Benchmark:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (test data)
     return bench([level * (1 + abs(rng.gauss(0, 0.01))) for _ in range(n)])
 
 
@@ -58,7 +63,7 @@ def test_verdicts_from_noisy_samples() -> None:
 
 
 def test_over_the_line_but_not_significant_is_unconfirmed() -> None:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 (test data)
     base = bench([rng.uniform(0.5, 2.0) for _ in range(8)])
     current = bench([s * 1.15 for s in base.samples])
     result = compare_one("b", current, base, LINES)

@@ -93,14 +93,18 @@ def test_branch_store_commits_without_touching_the_work_tree(tmp_path: Path) -> 
     past = store.read(MACHINE)
     assert [r.time for r in past.records] == [1.0, 2.0]
     log = subprocess.run(
-        ["git", "log", "--oneline", "bench-history"], cwd=tmp_path, capture_output=True, text=True
+        ["git", "log", "--oneline", "bench-history"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert len(log.stdout.splitlines()) == 2
     assert list(tmp_path.iterdir()) == [tmp_path / ".git"]
 
 
 def series_with_steps() -> list[history.Record]:
-    rng = random.Random(3)
+    rng = random.Random(3)  # noqa: S311 (test data)
     records = []
     for i in range(30):
         level = 1.0 if i < 12 else 1.3 if i < 22 else 1.1
