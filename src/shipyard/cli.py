@@ -140,7 +140,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         out.print("nothing to change: the project has adopted shipyard already.")
     out.print("next:")
     for command, what in init.next_commands(plan):
-        out.print(f"  [bold]{command}[/]  [dim]# {what}[/]")
+        out.print(f"  [bold]{command}[/]  [dim]# {what}[/]", soft_wrap=True)
     return ExitCode.OK
 
 

@@ -181,7 +181,8 @@ def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
             )
         )
     if left_out:
-        detail = matrix.left_out_message(left_out)
+        platforms = ", ".join(dict.fromkeys(t.platform for t in left_out))
+        detail = f"{len(left_out)} target(s) run on other machines only ({platforms})"
         checks.append(_check("info", "other machines", Status.SKIPPED, detail))
     return checks
 
@@ -337,14 +338,17 @@ def _docker(timeout: float) -> list[Check]:
 
 
 def _writable_dir(name: str, path: Path) -> Check:
+    """Whether files can be made in `path`, or in the nearest parent when it does not exist yet."""
+    path = path.absolute()
+    existing = next((p for p in (path, *path.parents) if p.is_dir()), path.anchor)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".shipyard-doctor-")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".shipyard-doctor-")
         os.close(fd)
         Path(probe).unlink()
     except OSError as exc:
         return _check("dirs", name, Status.FAILED, f"{path}: {exc.strerror}")
-    return _check("dirs", name, Status.PASSED, str(path))
+    state = "" if path.is_dir() else " (made on first use)"
+    return _check("dirs", name, Status.PASSED, f"{path}{state}")
 
 
 def _dirs(loaded: config.Config) -> list[Check]:
@@ -358,21 +362,27 @@ def _dirs(loaded: config.Config) -> list[Check]:
 # -- the verdict -----------------------------------------------------------------------------------
 
 
+def _test_reason(relevant: Sequence[Check]) -> list[str]:
+    pythons = [c for c in relevant if c.name.startswith("python ")]
+    found = [c.name.removeprefix("python ") for c in pythons if c.status is Status.PASSED]
+    missing = [c.name.removeprefix("python ") for c in pythons if c.status is not Status.PASSED]
+    reasons = [f"runs on {', '.join(found)}"] if found else []
+    if missing:
+        reasons.append(f"no interpreter for {', '.join(missing)}")
+    others = [c for c in relevant if not c.name.startswith("python ")]
+    return reasons + [f"{c.name}: {c.detail}" for c in others if c.status is not Status.PASSED]
+
+
 def _judge(stage: str, checks: Sequence[Check]) -> StageCheck:
+    """A stage can run when none of the checks it needs failed."""
     needs = ("dirs", *NEEDS.get(stage, ("venv",)))
     relevant = [c for c in checks if c.group in needs and c.status is not Status.SKIPPED]
     status = worst_status([Status.PASSED, *(c.status for c in relevant)])
-    reasons = [
-        f"{c.name}: {c.detail}" for c in relevant if c.status in (Status.FAILED, Status.WARNED)
-    ]
-    if stage == "test" and status is not Status.FAILED:
-        found = [
-            c.name.removeprefix("python ")
-            for c in relevant
-            if c.name.startswith("python ") and c.status is Status.PASSED
-        ]
-        reasons.insert(0, f"runs on {', '.join(found)}" if found else "")
-    return StageCheck(stage=stage, status=status, reason="; ".join(r for r in reasons if r))
+    if stage == "test":
+        reasons = _test_reason(relevant)
+    else:
+        reasons = [f"{c.name}: {c.detail}" for c in relevant if c.status is not Status.PASSED]
+    return StageCheck(stage=stage, status=status, reason="; ".join(reasons))
 
 
 def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> Diagnosis:

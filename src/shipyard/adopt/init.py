@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
-import importlib
 import os
 import shutil
 import tempfile
@@ -27,8 +26,9 @@ from shipyard import config, matrix
 from shipyard.adopt import pyproject
 from shipyard.adopt.detect import Detected, detect
 from shipyard.adopt.table import desired
-from shipyard.errors import ConfigError, ShipyardError, ToolMissing
+from shipyard.errors import ConfigError, ShipyardError
 from shipyard.report import write_atomic
+from shipyard.workflows import check, generate
 
 __all__ = ["NOXFILE", "TASKS", "FileChange", "Kind", "Plan", "apply", "diff", "make_plan"]
 
@@ -203,33 +203,26 @@ def _load(scratch: Path, root: Path) -> tuple[config.Config, tuple[str, ...]]:
         raise ConfigError(msg) from None
 
 
-_WORKFLOW_KINDS = {"create": Kind.CREATE, "update": Kind.UPDATE, "same": Kind.SAME}
-
-
 def workflow_changes(scratch_config: config.Config, root: Path, *, force: bool) -> list[FileChange]:
     """The generated workflows, planned against the files in `root` (the one call into them)."""
-    try:
-        generate: Any = importlib.import_module("shipyard.workflows.generate")
-        check: Any = importlib.import_module("shipyard.workflows.check")
-    except ModuleNotFoundError:
-        msg = "this shipyard has no workflow generator (shipyard.workflows); none were written"
-        raise ToolMissing(msg) from None
     rendered = generate.render(scratch_config, generate.gather(scratch_config))
     real = dataclasses.replace(scratch_config, root=root, pyproject=root / "pyproject.toml")
+    kinds = {
+        check.Kind.CREATE: Kind.CREATE,
+        check.Kind.UPDATE: Kind.UPDATE,
+        check.Kind.SAME: Kind.SAME,
+        check.Kind.HAND_WRITTEN: Kind.KEPT,
+    }
     changes = []
     for change in check.plan(real, rendered, force=force):
-        path = Path(change.path).relative_to(root)
-        kind = _WORKFLOW_KINDS.get(str(change.kind))
-        if kind is not None:
-            note = "--force" if kind is Kind.UPDATE and force else ""
-            changes.append(
-                FileChange(path=path, kind=kind, old=change.old, new=change.new, note=note)
-            )
-        elif str(change.kind) == "hand-written":
+        kind = kinds.get(change.kind)
+        if kind is None:  # a stale generated file: `shipyard workflows` removes those
+            continue
+        note = "--force" if kind is Kind.UPDATE and force else ""
+        if kind is Kind.KEPT:
             note = "exists and is not shipyard's; --force replaces it"
-            changes.append(
-                FileChange(path=path, kind=Kind.KEPT, old=change.old, new=None, note=note)
-            )
+        path = change.path.relative_to(root)
+        changes.append(FileChange(path=path, kind=kind, old=change.old, new=change.new, note=note))
     return changes
 
 
@@ -358,7 +351,12 @@ def summary(plan: Plan) -> Table:
 
 def changes_table(plan: Plan, *, dry_run: bool) -> Table:
     grid = Table.grid(padding=(0, 2))
-    words = {Kind.CREATE: "create", Kind.UPDATE: "update", Kind.SAME: "same", Kind.KEPT: "keep"}
+    words = {
+        Kind.CREATE: "create",
+        Kind.UPDATE: "update",
+        Kind.SAME: "unchanged",
+        Kind.KEPT: "keep",
+    }
     if dry_run:
         words = {**words, Kind.CREATE: "would create", Kind.UPDATE: "would update"}
     for change in plan.changes:
