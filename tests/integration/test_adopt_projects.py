@@ -56,7 +56,7 @@ def test_init_adds_only_what_differs_and_keeps_every_other_byte(adopted: Adopted
     after = (adopted.root / "pyproject.toml").read_text()
     data = tomllib.loads(after)
     assert data.get("tool", {}).get("shipyard", {}) == _merged(adopted)
-    old, new = adopted.pyproject_before.splitlines(True), after.splitlines(True)
+    old, new = adopted.pyproject_before.splitlines(keepends=True), after.splitlines(keepends=True)
     ops = difflib.SequenceMatcher(a=old, b=new).get_opcodes()
     assert all(tag in ("equal", "insert") for tag, *_ in ops), ops
 
@@ -93,6 +93,8 @@ def test_nox_reaches_the_right_verdict_for_each_stage(adopted: Adopted) -> None:
     should_fail = "failed" in adopted.sample.verdicts.values()
     assert adopted.nox.returncode == (1 if should_fail else 0), adopted.nox.stderr[-3000:]
     assert results[tests[0]].metrics["test.tests"] == 1
+    # The lint session's drift check agrees with the workflows init wrote.
+    assert results["workflows"].status.value == "passed", results["workflows"].reason
 
 
 def test_second_init_leaves_git_status_clean(adopted: Adopted) -> None:

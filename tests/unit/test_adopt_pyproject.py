@@ -18,11 +18,13 @@ WANTED = {"tests": "pkg/tests", "test": {"extras": ["testing"]}}
 
 def only_inserted(old: str, new: str) -> list[str]:
     """The lines `new` adds to `old`; fails when anything of `old` changed or moved."""
-    matcher = difflib.SequenceMatcher(a=old.splitlines(True), b=new.splitlines(True))
+    matcher = difflib.SequenceMatcher(
+        a=old.splitlines(keepends=True), b=new.splitlines(keepends=True)
+    )
     added = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        assert tag in ("equal", "insert"), (tag, old.splitlines(True)[i1:i2])
-        added += new.splitlines(True)[j1:j2] if tag == "insert" else []
+        assert tag in ("equal", "insert"), (tag, old.splitlines(keepends=True)[i1:i2])
+        added += new.splitlines(keepends=True)[j1:j2] if tag == "insert" else []
     return added
 
 
