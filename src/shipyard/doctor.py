@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,14 +115,8 @@ def _project(root: Path) -> tuple[config.Config, list[Check]]:
         return config.Config(root=root), [_check("project", "project", Status.WARNED, detail)]
     loaded = config.load(root)
     name = loaded.project.name if loaded.project else root.resolve().name
-    return loaded, [
-        _check(
-            "project",
-            "project",
-            Status.PASSED,
-            f"{name} ({loaded.pyproject})",
-        )
-    ]
+    detail = f"{name} ({loaded.pyproject.resolve()})"
+    return loaded, [_check("project", "project", Status.PASSED, detail)]
 
 
 def _stages(root: Path) -> tuple[tuple[str, ...], list[Check]]:
@@ -175,11 +170,8 @@ def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
             )
             checks.append(_check("python", f"python {version}", missing, why))
     if found and not any(found.values()):
-        checks.append(
-            _check(
-                "python", "any python", Status.FAILED, "no interpreter of the matrix is installed"
-            )
-        )
+        detail = "no interpreter of the matrix is installed"
+        checks.append(_check("python", "any python", Status.FAILED, detail))
     if left_out:
         platforms = ", ".join(dict.fromkeys(t.platform for t in left_out))
         detail = f"{len(left_out)} target(s) run on other machines only ({platforms})"
@@ -191,11 +183,8 @@ def _version_of(argv: Sequence[str]) -> str | None:
     done = _run(argv)
     if done is None or done.returncode != 0:
         return None
-    return (
-        (done.stdout or done.stderr).strip().splitlines()[0]
-        if (done.stdout or done.stderr).strip()
-        else "?"
-    )
+    said = (done.stdout or done.stderr).strip()
+    return said.splitlines()[0] if said else "?"
 
 
 def _uv() -> str | None:
@@ -239,8 +228,6 @@ def _tools(root: Path, loaded: config.Config) -> list[Check]:
 
 
 def _pyproject_data(loaded: config.Config) -> dict[str, Any]:
-    import tomllib  # noqa: PLC0415
-
     path = loaded.root / "pyproject.toml"
     return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
