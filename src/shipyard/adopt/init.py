@@ -191,16 +191,20 @@ def _scratch(root: Path, files: Mapping[str, str | None]) -> Iterator[Path]:
         yield scratch
 
 
+def _real(message: str, scratch: Path, root: Path) -> str:
+    """`message` naming the project's own files instead of the scratch copy's."""
+    for form in sorted({str(scratch.resolve()), str(scratch)}, key=len, reverse=True):
+        message = message.replace(form, str(root.resolve()))
+    return message
+
+
 def _load(scratch: Path, root: Path) -> tuple[config.Config, tuple[str, ...]]:
     """The config and Pythons the project will have; errors name the real file, not the copy."""
     try:
         loaded = config.load(scratch)
         return loaded, matrix.python_versions(loaded)
     except ConfigError as exc:
-        msg = str(exc)
-        for form in {str(scratch.resolve()), str(scratch)}:
-            msg = msg.replace(form, str(root.resolve()))
-        raise ConfigError(msg) from None
+        raise ConfigError(_real(str(exc), scratch, root)) from None
 
 
 def workflow_changes(scratch_config: config.Config, root: Path, *, force: bool) -> list[FileChange]:
@@ -257,7 +261,7 @@ def make_plan(root: Path, *, force: bool = False, workflows: bool = True) -> Pla
             try:
                 changes += workflow_changes(loaded, root, force=force)
             except ShipyardError as exc:
-                warnings.append(f"workflows not written: {exc}")
+                warnings.append(f"workflows not written: {_real(str(exc), scratch, root)}")
     changes.append(_gitignore(root, loaded.reports_dir))
     warnings += [f"{c.path.as_posix()} {c.note}" for c in changes if c.kind is Kind.KEPT]
     return Plan(
