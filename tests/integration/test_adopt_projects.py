@@ -93,8 +93,9 @@ def test_nox_reaches_the_right_verdict_for_each_stage(adopted: Adopted) -> None:
     should_fail = "failed" in adopted.sample.verdicts.values()
     assert adopted.nox.returncode == (1 if should_fail else 0), adopted.nox.stderr[-3000:]
     assert results[tests[0]].metrics["test.tests"] == 1
-    # The lint session's drift check agrees with the workflows init wrote.
-    assert results["workflows"].status.value == "passed", results["workflows"].reason
+    # The lint session's drift check (run after a passing lint) agrees with what init wrote.
+    if found["lint"] == "passed":
+        assert results["workflows"].status.value == "passed", results["workflows"].reason
 
 
 def test_second_init_leaves_git_status_clean(adopted: Adopted) -> None:
