@@ -101,6 +101,76 @@ def _reproduce(plan: matrix.Plan, target_id: str, root: Path) -> str:
     return matrix.nox_command(target, session)
 
 
+# -- shipyard init ---------------------------------------------------------------------
+
+
+def _add_init(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "init", help="adopt the project: noxfile.py, tasks.py, workflows, [tool.shipyard]"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be written, as a diff")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a noxfile.py, tasks.py or workflow that exists",
+    )
+    p.add_argument(
+        "--no-workflows", action="store_true", help="write no GitHub workflows (another CI)"
+    )
+    p.set_defaults(func=_cmd_init)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from shipyard.adopt import init  # noqa: PLC0415
+
+    plan = init.make_plan(args.root, force=args.force, workflows=not args.no_workflows)
+    out = console()
+    out.print(init.summary(plan))
+    for warning in plan.warnings:
+        sys.stderr.write(f"shipyard: warning: {warning}\n")
+    if args.dry_run:
+        sys.stdout.write(init.diff(plan))
+        out.print(init.changes_table(plan, dry_run=True))
+        out.print(f"dry run: {len(plan.writes)} file(s) would be written; nothing was.")
+        return ExitCode.OK
+
+    written = init.apply(plan)
+    out.print(init.changes_table(plan, dry_run=False))
+    if not written:
+        out.print("nothing to change: the project has adopted shipyard already.")
+    out.print("next:")
+    for command, what in init.next_commands(plan):
+        out.print(f"  [bold]{command}[/]  [dim]# {what}[/]", soft_wrap=True)
+    return ExitCode.OK
+
+
+# -- shipyard doctor -------------------------------------------------------------------
+
+
+def _add_doctor(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("doctor", help="what this machine can run, and why not")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the Docker engine (default: 5)",
+    )
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from shipyard import doctor  # noqa: PLC0415
+
+    diagnosis = doctor.diagnose(args.root, timeout=args.timeout)
+    if args.json:
+        _print_json(diagnosis.to_json())
+    else:
+        console(stderr=False).print(doctor.render(diagnosis))
+    return ExitCode.OK if diagnosis.ok else ExitCode.TOOL_MISSING
+
+
 # -- shipyard workflows ----------------------------------------------------------------
 
 
@@ -257,6 +327,8 @@ def _cmd_bench_baseline(args: argparse.Namespace) -> int:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_config,
     _add_matrix,
+    _add_init,
+    _add_doctor,
     _add_workflows,
     _add_bench,
 ]
