@@ -1,0 +1,135 @@
+"""Run by the tool environment's python: detect-secrets over tracked files and git history.
+
+Usage: python _secretscan.py ROOT [--baseline FILE] [--history]
+
+Prints one JSON object. A secret is described by its type, file, line, the commit
+that added it and detect-secrets' `hashed_secret`; its value is never printed.
+This file is executed as a script in another interpreter and imports nothing
+from shipyard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from detect_secrets.__version__ import VERSION
+from detect_secrets.core import baseline as ds_baseline
+from detect_secrets.core import scan
+from detect_secrets.core.secrets_collection import SecretsCollection
+from detect_secrets.settings import cache_bust, default_settings, get_filters, get_settings
+
+_MARKER = "shipyard-commit "
+_INVALID_FILE_FILTER = "detect_secrets.filters.common.is_invalid_file"
+
+
+def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-c", "core.quotepath=off", *args], capture_output=True,
+                          check=False)
+
+
+def describe(secret: Any, commit: str | None = None) -> dict[str, Any]:
+    """Only what may be shown: never `secret.secret_value`."""
+    return {
+        "type": secret.type,
+        "filename": secret.filename,
+        "line_number": secret.line_number,
+        "hashed_secret": secret.secret_hash,
+        "commit": commit,
+    }
+
+
+def scan_tracked(is_repo: bool) -> list[dict[str, Any]]:
+    files = scan.get_files_to_scan(".", should_scan_all_files=not is_repo, root=".")
+    secrets = SecretsCollection(root=".")
+    secrets.scan_files(*files)
+    return [describe(secret) for _, secret in secrets]
+
+
+def commits_with_diffs() -> list[tuple[str, str]]:
+    """(commit, unified diff of the lines it added) for every non-merge commit of HEAD."""
+    proc = git("log", "--reverse", "--no-merges", "-p", "-U0", "--no-color", "--no-ext-diff",
+               "--no-textconv", f"--format={_MARKER}%H", "HEAD")
+    if proc.returncode != 0:
+        return []
+    text = proc.stdout.decode("utf-8", errors="replace")
+    commits: list[tuple[str, str]] = []
+    for chunk in text.split("\n" + _MARKER):
+        chunk = chunk.removeprefix(_MARKER)
+        sha, _, diff = chunk.partition("\n")
+        if sha.strip():
+            commits.append((sha.strip(), diff.lstrip("\n")))
+    return commits
+
+
+def scan_history() -> tuple[list[dict[str, Any]], int, list[str]]:
+    # Files deleted since are gone from the work tree; that must not hide their lines.
+    get_settings().disable_filters(_INVALID_FILE_FILTER)
+    cache_bust_filters()
+    found: list[dict[str, Any]] = []
+    problems: list[str] = []
+    commits = commits_with_diffs()
+    for sha, diff in commits:
+        if not diff.strip():
+            continue
+        try:
+            found += [describe(secret, sha) for secret in scan.scan_diff(diff)]
+        except Exception as exc:  # noqa: BLE001 - unidiff raises several types; skip the commit
+            problems.append(f"commit {sha[:12]}: diff not readable ({type(exc).__name__})")
+    return found, len(commits), problems
+
+
+def cache_bust_filters() -> None:
+    get_filters.cache_clear()
+
+
+def known_secrets(path: str | None) -> tuple[set[tuple[str, str]], str | None]:
+    """The (file, hash) pairs of the baseline; settings come from it too."""
+    if not path or not os.path.isfile(path):
+        return set(), None
+    try:
+        data = ds_baseline.load_from_file(path)
+        collection = ds_baseline.load(data, path)
+    except Exception as exc:  # noqa: BLE001 - detect-secrets raises several types here
+        return set(), f"{path}: not a detect-secrets baseline ({type(exc).__name__})"
+    return {(name, secret.secret_hash) for name, secret in collection}, None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root")
+    parser.add_argument("--baseline")
+    parser.add_argument("--history", action="store_true")
+    args = parser.parse_args()
+    os.chdir(args.root)
+
+    is_repo = git("rev-parse", "--is-inside-work-tree").returncode == 0
+    has_commits = is_repo and git("rev-parse", "--verify", "-q", "HEAD").returncode == 0
+    with default_settings():
+        known, error = known_secrets(args.baseline)
+        if error:
+            json.dump({"error": error}, sys.stdout)
+            return
+        tracked = scan_tracked(is_repo)
+        history, commits, problems = scan_history() if args.history and has_commits else (
+            [], 0, [])
+        cache_bust()
+
+    json.dump({
+        "version": VERSION,
+        "is_repo": is_repo,
+        "has_commits": has_commits,
+        "commits": commits,
+        "tracked": tracked,
+        "history": history,
+        "known": sorted([name, digest] for name, digest in known),
+        "problems": problems,
+    }, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

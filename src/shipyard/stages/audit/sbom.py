@@ -1,0 +1,49 @@
+"""A CycloneDX SBOM of the tool environment, written by cyclonedx-bom as an artifact."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from shipyard.report import write_atomic
+from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFailed, tail
+
+__all__ = ["SBOM_NAME", "SbomCheck"]
+
+SBOM_NAME = "audit-sbom.cdx.json"
+
+
+class SbomCheck(Check):
+    """`cyclonedx-py environment` over the tool environment's interpreter, as JSON."""
+
+    name = "sbom"
+
+    def run(self, context: Context) -> CheckReport:
+        tool = context.env.tool("cyclonedx-py")
+        target = context.config.reports / SBOM_NAME
+        with tempfile.TemporaryDirectory(prefix="shipyard-sbom-") as tmp:
+            out = Path(tmp) / SBOM_NAME
+            argv: list[str | Path] = [
+                tool, "environment", "--output-format", "JSON", "--output-reproducible",
+                "-o", out,
+            ]
+            if context.config.pyproject.is_file():
+                argv += ["--pyproject", context.config.pyproject]
+            argv.append(context.env.python)
+            proc = context.env.run(argv, cwd=context.root, timeout=context.timeout)
+            if proc.returncode != 0 or not out.is_file():
+                msg = f"cyclonedx-py failed (exit {proc.returncode}): {tail(proc)}"
+                raise ToolFailed(msg)
+            text = out.read_text(encoding="utf-8")
+        try:
+            components = len(json.loads(text).get("components", []))
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise ToolFailed(f"cyclonedx-py wrote unreadable JSON: {exc}") from None
+        write_atomic(target, text)
+        return CheckReport(
+            check=self.name,
+            tool="cyclonedx-py",
+            artifacts=[target],
+            metrics={"sbom.components": components},
+        )
