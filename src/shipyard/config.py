@@ -9,7 +9,7 @@ the JSON schema shipped in the package are all derived from those fields.
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -120,7 +120,7 @@ def iso_date(value: Any) -> str | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return expected
     try:
-        datetime.date.fromisoformat(value)
+        dt.date.fromisoformat(value)
     except ValueError:
         return expected
     return None
@@ -130,9 +130,23 @@ def iso_date(value: Any) -> str | None:
 class LicensePolicy:
     allow: tuple[str, ...] = option(
         [
-            "MIT", "MIT-0", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0",
-            "PSF-2.0", "Python-2.0", "Unlicense", "CC0-1.0", "Zlib", "BSL-1.0", "HPND",
-            "MPL-2.0", "LGPL-2.1-*", "LGPL-3.0-*",
+            "MIT",
+            "MIT-0",
+            "BSD-2-Clause",
+            "BSD-3-Clause",
+            "0BSD",
+            "ISC",
+            "Apache-2.0",
+            "PSF-2.0",
+            "Python-2.0",
+            "Unlicense",
+            "CC0-1.0",
+            "Zlib",
+            "BSL-1.0",
+            "HPND",
+            "MPL-2.0",
+            "LGPL-2.1-*",
+            "LGPL-3.0-*",
         ],
         help="SPDX ids (globs allowed) of licences that pass.",
     )
@@ -178,7 +192,7 @@ class AuditConfig:
         None, help="What bandit scans. Default: the project's sources (not tests)."
     )
     secrets_history: bool = option(
-        True, help="Also scan every line added by every commit of the current branch."
+        default=True, help="Also scan every line added by every commit of the current branch."
     )
     secrets_baseline: Path = option(
         Path(".secrets.baseline"), help="A detect-secrets baseline; its known secrets pass."

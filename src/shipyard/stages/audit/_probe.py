@@ -34,15 +34,20 @@ def marker_environment() -> dict[str, str]:
     }
 
 
+def field(dist: metadata.Distribution, name: str) -> str | None:
+    values = dist.metadata.get_all(name) or []
+    return str(values[0]) if values else None
+
+
 def describe(dist: metadata.Distribution) -> dict[str, object]:
-    meta = dist.metadata
+    classifiers = dist.metadata.get_all("Classifier") or []
     return {
-        "name": meta["Name"],
-        "version": meta["Version"],
+        "name": field(dist, "Name"),
+        "version": field(dist, "Version"),
         "requires": list(dist.requires or ()),
-        "license_expression": meta.get("License-Expression"),
-        "license": meta.get("License"),
-        "classifiers": [c for c in meta.get_all("Classifier") or () if c.startswith("License")],
+        "license_expression": field(dist, "License-Expression"),
+        "license": field(dist, "License"),
+        "classifiers": [str(c) for c in classifiers if str(c).startswith("License")],
     }
 
 
@@ -50,7 +55,7 @@ def main() -> None:
     seen = set()
     dists = []
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        name = field(dist, "Name")
         if not name or name.lower() in seen:
             continue
         seen.add(name.lower())

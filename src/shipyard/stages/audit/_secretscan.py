@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from detect_secrets.__version__ import VERSION
@@ -28,8 +29,9 @@ _INVALID_FILE_FILTER = "detect_secrets.filters.common.is_invalid_file"
 
 
 def git(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-c", "core.quotepath=off", *args], capture_output=True,
-                          check=False)
+    return subprocess.run(
+        ["git", "-c", "core.quotepath=off", *args], capture_output=True, check=False
+    )
 
 
 def describe(secret: Any, commit: str | None = None) -> dict[str, Any]:
@@ -52,15 +54,24 @@ def scan_tracked(is_repo: bool) -> list[dict[str, Any]]:
 
 def commits_with_diffs() -> list[tuple[str, str]]:
     """(commit, unified diff of the lines it added) for every non-merge commit of HEAD."""
-    proc = git("log", "--reverse", "--no-merges", "-p", "-U0", "--no-color", "--no-ext-diff",
-               "--no-textconv", f"--format={_MARKER}%H", "HEAD")
+    proc = git(
+        "log",
+        "--reverse",
+        "--no-merges",
+        "-p",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        f"--format={_MARKER}%H",
+        "HEAD",
+    )
     if proc.returncode != 0:
         return []
     text = proc.stdout.decode("utf-8", errors="replace")
     commits: list[tuple[str, str]] = []
     for chunk in text.split("\n" + _MARKER):
-        chunk = chunk.removeprefix(_MARKER)
-        sha, _, diff = chunk.partition("\n")
+        sha, _, diff = chunk.removeprefix(_MARKER).partition("\n")
         if sha.strip():
             commits.append((sha.strip(), diff.lstrip("\n")))
     return commits
@@ -89,7 +100,7 @@ def cache_bust_filters() -> None:
 
 def known_secrets(path: str | None) -> tuple[set[tuple[str, str]], str | None]:
     """The (file, hash) pairs of the baseline; settings come from it too."""
-    if not path or not os.path.isfile(path):
+    if not path or not Path(path).is_file():
         return set(), None
     try:
         data = ds_baseline.load_from_file(path)
@@ -115,20 +126,22 @@ def main() -> None:
             json.dump({"error": error}, sys.stdout)
             return
         tracked = scan_tracked(is_repo)
-        history, commits, problems = scan_history() if args.history and has_commits else (
-            [], 0, [])
+        history, commits, problems = scan_history() if args.history and has_commits else ([], 0, [])
         cache_bust()
 
-    json.dump({
-        "version": VERSION,
-        "is_repo": is_repo,
-        "has_commits": has_commits,
-        "commits": commits,
-        "tracked": tracked,
-        "history": history,
-        "known": sorted([name, digest] for name, digest in known),
-        "problems": problems,
-    }, sys.stdout)
+    json.dump(
+        {
+            "version": VERSION,
+            "is_repo": is_repo,
+            "has_commits": has_commits,
+            "commits": commits,
+            "tracked": tracked,
+            "history": history,
+            "known": sorted([name, digest] for name, digest in known),
+            "problems": problems,
+        },
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

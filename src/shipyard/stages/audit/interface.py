@@ -11,15 +11,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from shipyard.errors import ExitCode, ShipyardError, ToolMissing
 from shipyard.report import Finding, Severity
+from shipyard.tools import Completed, ToolEnv
 
 if TYPE_CHECKING:
     from shipyard.config import Config
@@ -31,10 +30,15 @@ __all__ = [
     "Context",
     "Distribution",
     "Rule",
-    "ToolEnv",
     "ToolFailed",
     "note",
+    "require",
+    "run",
+    "run_script",
 ]
+
+#: What the audit session installs into its environment besides the project.
+TOOL_PACKAGES = ("pip-audit", "bandit", "detect-secrets", "unidiff", "cyclonedx-bom")
 
 #: The tool name of findings that are shipyard's own remarks (skips, warnings).
 NOTE_TOOL = "shipyard"
@@ -62,74 +66,42 @@ class Distribution:
     classifiers: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class ToolEnv:
-    """A virtual environment holding the audit tools and the project, seen from outside."""
-
-    bin_dir: Path
-
-    @property
-    def python(self) -> Path:
-        name = "python.exe" if sys.platform == "win32" else "python"
-        return self.bin_dir / name
-
-    def tool(self, name: str) -> Path:
-        """The path of console script `name`, or ToolMissing saying how to get it."""
-        suffix = ".exe" if sys.platform == "win32" else ""
-        path = self.bin_dir / f"{name}{suffix}"
-        if not path.exists():
-            msg = (
-                f"'{name}' is not installed in the tool environment {self.bin_dir}. "
-                "The audit session installs it; outside the session run "
-                f"`{self.python} -m pip install {name}`."
-            )
-            raise ToolMissing(msg)
-        return path
-
-    def run(
-        self, argv: Sequence[str | Path], *, cwd: Path, timeout: float, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run `argv` with this environment's `bin/` first on PATH; never raise on exit codes."""
-        env = dict(os.environ)
-        env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", "")])
-        env["VIRTUAL_ENV"] = str(self.bin_dir.parent)
-        env.pop("PYTHONPATH", None)
-        env["PYTHONIOENCODING"] = "utf-8"
-        args = [str(a) for a in argv]
-        try:
-            return subprocess.run(
-                args,
-                cwd=cwd,
-                env=env,
-                input=stdin,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            msg = f"`{Path(args[0]).name}` ran longer than {timeout:.0f} s (audit.timeout)."
-            raise ToolFailed(msg) from None
-        except FileNotFoundError:
-            msg = f"cannot run {args[0]}: no such file."
-            raise ToolMissing(msg) from None
-
-    def run_script(self, script: Path, *args: str, cwd: Path, timeout: float) -> Any:
-        """Run a helper script with this environment's python; return its JSON stdout."""
-        proc = self.run([self.python, script, *args], cwd=cwd, timeout=timeout)
-        if proc.returncode != 0:
-            msg = f"{script.name} failed in {self.bin_dir} (exit {proc.returncode}): {tail(proc)}"
-            raise ToolFailed(msg)
-        try:
-            return json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            msg = f"{script.name} printed no JSON: {tail(proc)}"
-            raise ToolFailed(msg) from None
+def require(context: Context, tool: str) -> None:
+    """ToolMissing, saying how to get it, unless `tool` is in the tool environment."""
+    if context.env.which(tool) is None:
+        where = f" in {context.env.bin_dir}" if context.env.bin_dir else ""
+        msg = (
+            f"'{tool}' is not installed{where}. The audit session installs it; "
+            f"elsewhere run `pip install {' '.join(TOOL_PACKAGES)}` in the tool environment."
+        )
+        raise ToolMissing(msg)
 
 
-def tail(proc: subprocess.CompletedProcess[str], lines: int = 5) -> str:
+def run(context: Context, argv: Sequence[str | Path]) -> Completed:
+    """Run a tool of the tool environment; a missing tool is ToolMissing, a hang ToolFailed."""
+    args = [str(a) for a in argv]
+    require(context, args[0])
+    try:
+        return context.env.run(args, cwd=context.root, timeout=context.timeout)
+    except subprocess.TimeoutExpired:
+        msg = f"`{Path(args[0]).name}` ran longer than {context.timeout:.0f} s (audit.timeout)."
+        raise ToolFailed(msg) from None
+
+
+def run_script(context: Context, script: Path, *args: str) -> Any:
+    """Run a helper script with the tool environment's python; return its JSON output."""
+    proc = run(context, [context.env.python(), str(script), *args])
+    if proc.returncode != 0:
+        msg = f"{script.name} failed (exit {proc.returncode}): {tail(proc)}"
+        raise ToolFailed(msg)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        msg = f"{script.name} printed no JSON: {tail(proc)}"
+        raise ToolFailed(msg) from None
+
+
+def tail(proc: Completed, lines: int = 5) -> str:
     """The last lines a tool printed, for an error message."""
     text = (proc.stderr or proc.stdout or "").strip().splitlines()
     return " | ".join(text[-lines:]) or "(no output)"
@@ -181,9 +153,7 @@ class CheckReport:
 
 def note(check: str, message: str) -> Finding:
     """A remark about the audit itself (a skipped input, a malformed file), not a finding."""
-    return Finding(
-        rule=f"audit/{check}", message=message, severity=Severity.INFO, tool=NOTE_TOOL
-    )
+    return Finding(rule=f"audit/{check}", message=message, severity=Severity.INFO, tool=NOTE_TOOL)
 
 
 class Check(abc.ABC):

@@ -120,7 +120,9 @@ def license_of(dist: Distribution) -> Licence:
         raw = None if spdx else dist.license_expression[:80]
         return Licence(expression=spdx, source="License-Expression", raw=raw)
     names = [
-        _NAMES.get(c.removeprefix("License :: ")) for c in dist.classifiers if c.startswith("License")
+        _NAMES.get(c.removeprefix("License :: "))
+        for c in dist.classifiers
+        if c.startswith("License")
     ]
     known = [n for n in dict.fromkeys(names) if n]
     if known:
@@ -178,7 +180,7 @@ def runtime_closure(
     root: str, distributions: Sequence[Distribution], markers: Mapping[str, str]
 ) -> list[Distribution]:
     """The installed distributions `root` needs at run time (markers evaluated, no extras)."""
-    by_name = {canonicalize_name(d.name): d for d in distributions}
+    by_name: dict[str, Distribution] = {canonicalize_name(d.name): d for d in distributions}
     seen: set[str] = set()
     todo = [canonicalize_name(root)]
     while todo:
@@ -246,7 +248,9 @@ class LicenseCheck(Check):
         if project is None or canonicalize_name(project.name) not in names:
             name = project.name if project else "the project"
             message = f"{name} is not installed in the tool environment; licences not checked"
-            return CheckReport(check=self.name, tool="licenses", findings=[note(self.name, message)])
+            return CheckReport(
+                check=self.name, tool="licenses", findings=[note(self.name, message)]
+            )
 
         policy = context.config.audit.licenses
         unknown = {"allow": Verdict.ALLOW, "warn": Verdict.UNKNOWN, "deny": Verdict.DENY}

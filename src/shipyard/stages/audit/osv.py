@@ -188,11 +188,9 @@ def _in_range(version: Version, events: Sequence[tuple[str, Version | None]]) ->
 
     affected = False
     for kind, at in sorted(events, key=order):
-        if kind == "introduced" and (at is None or version >= at):
-            affected = True
-        elif kind == "fixed" and at is not None and version >= at:
-            affected = False
-        elif kind == "last_affected" and at is not None and version > at:
+        if kind == "introduced":
+            affected = affected or at is None or version >= at
+        elif at is not None and (version >= at if kind == "fixed" else version > at):
             affected = False
     return affected
 

@@ -23,6 +23,7 @@ from shipyard.stages.audit.interface import (
     Rule,
     ToolFailed,
     note,
+    run,
     tail,
 )
 
@@ -98,9 +99,13 @@ class SastCheck(Check):
         ]
         totals = data.get("metrics", {}).get("_totals", {})
         rules = {
-            f.rule: Rule(id=f.rule, name=str(f.extra.get("test_name") or f.rule),
-                         help_uri=f.extra.get("more_info"))
-            for f in findings if f.tool == "bandit"
+            f.rule: Rule(
+                id=f.rule,
+                name=str(f.extra.get("test_name") or f.rule),
+                help_uri=f.extra.get("more_info"),
+            )
+            for f in findings
+            if f.tool == "bandit"
         }
         return CheckReport(
             check=self.name,
@@ -109,18 +114,20 @@ class SastCheck(Check):
             tool_uri=_BANDIT_URI,
             findings=findings,
             rules=list(rules.values()),
-            metrics={"sast.loc": int(totals.get("loc", 0)), "sast.nosec": int(totals.get("nosec", 0))},
+            metrics={
+                "sast.loc": int(totals.get("loc", 0)),
+                "sast.nosec": int(totals.get("nosec", 0)),
+            },
         )
 
     def _bandit(self, context: Context, targets: list[Path]) -> dict[str, Any]:
-        bandit = context.env.tool("bandit")
         with tempfile.TemporaryDirectory(prefix="shipyard-bandit-") as tmp:
             out = Path(tmp) / "bandit.json"
-            argv: list[str | Path] = [bandit, "-r", "-q", "-f", "json", "-o", out]
+            argv: list[str | Path] = ["bandit", "-r", "-q", "-f", "json", "-o", out]
             if _uses_tool_bandit(context.config.pyproject):
                 argv += ["-c", context.config.pyproject]
             argv += [str(t) for t in targets]
-            proc = context.env.run(argv, cwd=context.root, timeout=context.timeout)
+            proc = run(context, argv)
             # bandit exits 1 when it found issues; the report file says whether it finished.
             if not out.is_file():
                 msg = f"bandit failed (exit {proc.returncode}): {tail(proc)}"
@@ -128,13 +135,13 @@ class SastCheck(Check):
             try:
                 data = json.loads(out.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                raise ToolFailed(f"bandit wrote unreadable JSON: {exc}") from None
+                msg_0 = f"bandit wrote unreadable JSON: {exc}"
+                raise ToolFailed(msg_0) from None
         if not isinstance(data, dict):
             raise ToolFailed("bandit wrote JSON that is not a report object")
         return data
 
     def _version(self, context: Context) -> str | None:
-        proc = context.env.run([context.env.tool("bandit"), "--version"], cwd=context.root,
-                               timeout=60)
+        proc = run(context, ["bandit", "--version"])
         first = proc.stdout.split()
         return first[1] if proc.returncode == 0 and len(first) > 1 else None

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from shipyard.report import write_atomic
-from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFailed, tail
+from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFailed, run, tail
 
 __all__ = ["SBOM_NAME", "SbomCheck"]
 
@@ -20,18 +20,22 @@ class SbomCheck(Check):
     name = "sbom"
 
     def run(self, context: Context) -> CheckReport:
-        tool = context.env.tool("cyclonedx-py")
         target = context.config.reports / SBOM_NAME
         with tempfile.TemporaryDirectory(prefix="shipyard-sbom-") as tmp:
             out = Path(tmp) / SBOM_NAME
             argv: list[str | Path] = [
-                tool, "environment", "--output-format", "JSON", "--output-reproducible",
-                "-o", out,
+                "cyclonedx-py",
+                "environment",
+                "--output-format",
+                "JSON",
+                "--output-reproducible",
+                "-o",
+                out,
             ]
             if context.config.pyproject.is_file():
                 argv += ["--pyproject", context.config.pyproject]
-            argv.append(context.env.python)
-            proc = context.env.run(argv, cwd=context.root, timeout=context.timeout)
+            argv.append(context.env.python())
+            proc = run(context, argv)
             if proc.returncode != 0 or not out.is_file():
                 msg = f"cyclonedx-py failed (exit {proc.returncode}): {tail(proc)}"
                 raise ToolFailed(msg)
@@ -39,7 +43,8 @@ class SbomCheck(Check):
         try:
             components = len(json.loads(text).get("components", []))
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise ToolFailed(f"cyclonedx-py wrote unreadable JSON: {exc}") from None
+            msg_0 = f"cyclonedx-py wrote unreadable JSON: {exc}"
+            raise ToolFailed(msg_0) from None
         write_atomic(target, text)
         return CheckReport(
             check=self.name,

@@ -17,7 +17,15 @@ from typing import Any
 
 from shipyard.errors import ConfigError
 from shipyard.report import Finding, Severity
-from shipyard.stages.audit.interface import Check, CheckReport, Context, Rule, note
+from shipyard.stages.audit.interface import (
+    Check,
+    CheckReport,
+    Context,
+    Rule,
+    note,
+    require,
+    run_script,
+)
 
 __all__ = ["SecretsCheck"]
 
@@ -47,9 +55,9 @@ def _finding(item: Mapping[str, Any], *, commit: str | None) -> Finding:
     )
 
 
-def merge(tracked: Iterable[Mapping[str, Any]], history: Iterable[Mapping[str, Any]]) -> list[
-    Finding
-]:
+def merge(
+    tracked: Iterable[Mapping[str, Any]], history: Iterable[Mapping[str, Any]]
+) -> list[Finding]:
     """One finding per secret: a tree finding learns the commit that added it."""
     added: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     for item in history:
@@ -80,8 +88,8 @@ class SecretsCheck(Check):
             args += ["--baseline", str(audit.secrets_baseline)]
         if audit.secrets_history:
             args.append("--history")
-        context.env.tool("detect-secrets")
-        data = context.env.run_script(_SCRIPT, *args, cwd=context.root, timeout=context.timeout)
+        require(context, "detect-secrets")
+        data = run_script(context, _SCRIPT, *args)
         if "error" in data:
             raise ConfigError(str(data["error"]), path=baseline)
 

@@ -23,7 +23,15 @@ from packaging.version import InvalidVersion, Version
 from shipyard.errors import ConfigError
 from shipyard.report import Finding, Severity
 from shipyard.stages.audit import osv
-from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFailed, note, tail
+from shipyard.stages.audit.interface import (
+    Check,
+    CheckReport,
+    Context,
+    ToolFailed,
+    note,
+    run,
+    tail,
+)
 
 __all__ = ["Pin", "VulnsCheck", "find_requirement_files", "read_pins"]
 
@@ -76,7 +84,8 @@ def _requirement_pins(path: Path, relative: str) -> list[Pin]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read requirements file: {exc}", path=path) from None
+        msg = f"cannot read requirements file: {exc}"
+        raise ConfigError(msg, path=path) from None
     pins = []
     for number, line in _logical_lines(text):
         if line.startswith("-"):
@@ -97,13 +106,17 @@ def _pylock_pins(path: Path, relative: str) -> list[Pin]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read lock file: {exc}", path=path) from None
+        msg = f"cannot read lock file: {exc}"
+        raise ConfigError(msg, path=path) from None
     packages = data.get("packages")
     if not isinstance(packages, list):
         raise ConfigError("no [[packages]] array; expected a PEP 751 lock file.", path=path)
     return [
-        Pin(name=str(p["name"]), version=str(p["version"]) if "version" in p else None,
-            source=relative)
+        Pin(
+            name=str(p["name"]),
+            version=str(p["version"]) if "version" in p else None,
+            source=relative,
+        )
         for p in packages
         if isinstance(p, dict) and "name" in p
     ]
@@ -167,8 +180,12 @@ def offline_findings(pin: Pin, advisories: Sequence[osv.Advisory]) -> list[Findi
         summary = next((a.summary for a, _ in members if a.summary), "")
         findings.append(
             vuln_finding(
-                ids=group, pin=pin, fixed=[str(v) for v in fixed], summary=summary,
-                tool="advisory-db", rating=rating,
+                ids=group,
+                pin=pin,
+                fixed=[str(v) for v in fixed],
+                summary=summary,
+                tool="advisory-db",
+                rating=rating,
             )
         )
     return findings
@@ -263,11 +280,11 @@ class VulnsCheck(Check):
         )
 
     def _pip_audit(self, context: Context, args: Sequence[str]) -> Any:
-        tool = context.env.tool("pip-audit")
         with tempfile.TemporaryDirectory(prefix="shipyard-pip-audit-") as tmp:
             out = Path(tmp) / "pip-audit.json"
-            argv = [tool, "--format", "json", "-o", out, "--progress-spinner", "off", *args]
-            proc = context.env.run(argv, cwd=context.root, timeout=context.timeout)
+            argv = ["pip-audit", "--format", "json", "-o", str(out), "--progress-spinner", "off"]
+            argv += args
+            proc = run(context, argv)
             # pip-audit exits 1 both for "found vulnerabilities" and for errors: the report
             # file is the signal. It is written only when the audit itself completed.
             if not out.is_file():
@@ -307,9 +324,7 @@ class VulnsCheck(Check):
         return findings, (audited, skipped)
 
     def _version(self, context: Context) -> str | None:
-        proc = context.env.run(
-            [context.env.tool("pip-audit"), "--version"], cwd=context.root, timeout=60
-        )
+        proc = run(context, ["pip-audit", "--version"])
         words = proc.stdout.split()
         return words[-1] if proc.returncode == 0 and words else None
 
