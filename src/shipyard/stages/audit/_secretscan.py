@@ -1,9 +1,9 @@
 """Run by the tool environment's python: detect-secrets over tracked files and git history.
 
-Usage: python _secretscan.py ROOT [--baseline FILE] [--history]
+Usage: python _secretscan.py ROOT [--baseline FILE] [--history] [--fingerprint HASH]...
 
 Prints one JSON object. A secret is described by its type, file, line, the commit
-that added it and detect-secrets' `hashed_secret`; its value is never printed.
+that added it and the hash detect-secrets computes for it; its value is never printed.
 This file is executed as a script in another interpreter and imports nothing
 from shipyard.
 """
@@ -38,18 +38,18 @@ def describe(secret: Any, commit: str | None = None) -> dict[str, Any]:
     """Only what may be shown: never `secret.secret_value`."""
     return {
         "type": secret.type,
-        "filename": secret.filename,
+        "filename": os.path.normpath(secret.filename).replace(os.sep, "/"),
         "line_number": secret.line_number,
         "hashed_secret": secret.secret_hash,
         "commit": commit,
     }
 
 
-def scan_tracked(is_repo: bool) -> list[dict[str, Any]]:
+def scan_tracked(is_repo: bool, fingerprints: set[str]) -> list[dict[str, Any]]:
     files = scan.get_files_to_scan(".", should_scan_all_files=not is_repo, root=".")
     secrets = SecretsCollection(root=".")
     secrets.scan_files(*files)
-    return [describe(secret) for _, secret in secrets]
+    return [describe(secret) for _, secret in secrets if secret.secret_value not in fingerprints]
 
 
 def commits_with_diffs() -> list[tuple[str, str]]:
@@ -77,7 +77,7 @@ def commits_with_diffs() -> list[tuple[str, str]]:
     return commits
 
 
-def scan_history() -> tuple[list[dict[str, Any]], int, list[str]]:
+def scan_history(fingerprints: set[str]) -> tuple[list[dict[str, Any]], int, list[str]]:
     # Files deleted since are gone from the work tree; that must not hide their lines.
     get_settings().disable_filters(_INVALID_FILE_FILTER)
     cache_bust_filters()
@@ -88,7 +88,11 @@ def scan_history() -> tuple[list[dict[str, Any]], int, list[str]]:
         if not diff.strip():
             continue
         try:
-            found += [describe(secret, sha) for secret in scan.scan_diff(diff)]
+            found += [
+                describe(secret, sha)
+                for secret in scan.scan_diff(diff)
+                if secret.secret_value not in fingerprints
+            ]
         except Exception as exc:  # noqa: BLE001 - unidiff raises several types; skip the commit
             problems.append(f"commit {sha[:12]}: diff not readable ({type(exc).__name__})")
     return found, len(commits), problems
@@ -115,7 +119,10 @@ def main() -> None:
     parser.add_argument("root")
     parser.add_argument("--baseline")
     parser.add_argument("--history", action="store_true")
+    # Fingerprints named by suppressions look like hex secrets; they are not findings.
+    parser.add_argument("--fingerprint", action="append", default=[])
     args = parser.parse_args()
+    fingerprints = set(args.fingerprint)
     os.chdir(args.root)
 
     is_repo = git("rev-parse", "--is-inside-work-tree").returncode == 0
@@ -125,8 +132,10 @@ def main() -> None:
         if error:
             json.dump({"error": error}, sys.stdout)
             return
-        tracked = scan_tracked(is_repo)
-        history, commits, problems = scan_history() if args.history and has_commits else ([], 0, [])
+        tracked = scan_tracked(is_repo, fingerprints)
+        history, commits, problems = (
+            scan_history(fingerprints) if args.history and has_commits else ([], 0, [])
+        )
         cache_bust()
 
     json.dump(

@@ -129,7 +129,10 @@ def license_of(dist: Distribution) -> Licence:
         expression = " OR ".join(known)
         return Licence(expression=normalise(expression), source="classifiers")
     text = (dist.license or "").strip()
-    if text and text.upper() != "UNKNOWN" and len(text) <= _MAX_LICENSE_FIELD:
+    if len(text) > _MAX_LICENSE_FIELD:
+        # A whole licence text; its title line often names it ("MIT License").
+        text = text.splitlines()[0].strip()
+    if text and text.upper() != "UNKNOWN":
         spdx = normalise(text)
         return Licence(expression=spdx, source="License", raw=None if spdx else text[:80])
     return Licence(expression=None, source="none")

@@ -78,7 +78,7 @@ def _read(path: Path) -> Any:
     if path.suffix == ".json":
         return json.loads(text)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+    return yaml.load(text, Loader=loader)  # noqa: S506  # nosec B506 - a safe loader, see above
 
 
 def _version(value: Any, where: str) -> Version:

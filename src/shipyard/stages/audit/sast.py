@@ -116,7 +116,7 @@ class SastCheck(Check):
             rules=list(rules.values()),
             metrics={
                 "sast.loc": int(totals.get("loc", 0)),
-                "sast.nosec": int(totals.get("nosec", 0)),
+                "sast.nosec": int(totals.get("nosec", 0)) + int(totals.get("skipped_tests", 0)),
             },
         )
 

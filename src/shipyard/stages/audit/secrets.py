@@ -30,7 +30,7 @@ from shipyard.stages.audit.interface import (
 __all__ = ["SecretsCheck"]
 
 _SCRIPT = Path(__file__).with_name("_secretscan.py")
-_DETECT_SECRETS_URI = "https://github.com/Yelp/detect-secrets"
+_TOOL_URI = "https://github.com/Yelp/detect-secrets"
 
 
 def rule_id(secret_type: str) -> str:
@@ -88,6 +88,9 @@ class SecretsCheck(Check):
             args += ["--baseline", str(audit.secrets_baseline)]
         if audit.secrets_history:
             args.append("--history")
+        for entry in audit.suppress:
+            if entry.fingerprint:
+                args += ["--fingerprint", entry.fingerprint]
         require(context, "detect-secrets")
         data = run_script(context, _SCRIPT, *args)
         if "error" in data:
@@ -107,7 +110,7 @@ class SecretsCheck(Check):
             check=self.name,
             tool="detect-secrets",
             tool_version=data.get("version"),
-            tool_uri=_DETECT_SECRETS_URI,
+            tool_uri=_TOOL_URI,
             findings=[*findings, *notes],
             rules=list(rules.values()),
             metrics={

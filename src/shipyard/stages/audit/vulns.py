@@ -165,9 +165,8 @@ def vuln_finding(
 
 def offline_findings(pin: Pin, advisories: Sequence[osv.Advisory]) -> list[Finding]:
     """The merged findings for one pinned dependency."""
-    assert pin.version is not None  # noqa: S101 - callers pass pinned dependencies only
     try:
-        version = Version(pin.version)
+        version = Version(pin.version or "")
     except InvalidVersion:
         return []
     hits = {a.id: (a, osv.match(a, pin.name, version)) for a in advisories}
