@@ -14,8 +14,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from shipyard import __version__, config
-from shipyard.errors import ExitCode, ShipyardError, UsageError
+from shipyard import __version__, config, matrix
+from shipyard.errors import ExitCode, ShipyardError, ToolMissing, UsageError
+from shipyard.report import console
 
 __all__ = ["main"]
 
@@ -58,10 +59,97 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- shipyard matrix -------------------------------------------------------------------
+
+
+def _add_matrix(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("matrix", help="print the build matrix: targets, runners, what runs here")
+    show = p.add_mutually_exclusive_group()
+    show.add_argument("--json", action="store_true", help="print the GitHub matrix include list")
+    show.add_argument("--only", metavar="ID", help="print the nox command that runs target ID")
+    show.add_argument("--print-identifiers", action="store_true", help="print one id a line")
+    p.set_defaults(func=_cmd_matrix)
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    resolved = config.load(args.root)
+    plan = matrix.plan(resolved)
+    for warning in plan.warnings:
+        sys.stderr.write(f"shipyard: warning: {warning}\n")
+
+    if args.json:
+        sys.stdout.write(json.dumps(matrix.github_include(plan)) + "\n")
+    elif args.print_identifiers:
+        sys.stdout.write("".join(f"{target_id}\n" for target_id in plan.ids))
+    elif args.only:
+        sys.stdout.write(_reproduce(plan, args.only, resolved.root) + "\n")
+    else:
+        console(stderr=False).print(matrix.render_table(plan))
+    return ExitCode.OK
+
+
+def _reproduce(plan: matrix.Plan, target_id: str, root: Path) -> str:
+    target = plan.find(target_id)
+    os_name, arch = matrix.host()
+    if (target.os, target.arch) != (os_name, arch):
+        msg = (
+            f"{target.id} needs a {target.os}/{target.arch} machine (CI runs it on "
+            f"{target.runner}); this one is {os_name}/{arch}."
+        )
+        raise ToolMissing(msg)
+    session = matrix.session_for(matrix.nox_sessions(root), target)
+    return matrix.nox_command(target, session)
+
+
+# -- shipyard workflows ----------------------------------------------------------------
+
+
+def _add_workflows(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "workflows", help="write .github/workflows from the sessions, flows and build matrix"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; print a unified diff and exit 1 when the files are out of date",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="also replace workflow files shipyard did not write"
+    )
+    p.set_defaults(func=_cmd_workflows)
+
+
+def _cmd_workflows(args: argparse.Namespace) -> int:
+    from shipyard.workflows import check, generate  # noqa: PLC0415
+
+    resolved = config.load(args.root)
+    rendered = generate.render(resolved, generate.gather(resolved))
+    changes = check.plan(resolved, rendered, force=args.force)
+    if not args.check:
+        check.apply(changes)
+    for change in changes:
+        if not args.check or change.kind is not check.Kind.SAME:
+            sys.stderr.write(
+                f"shipyard: {check.describe(change, resolved.root, checking=args.check)}\n"
+            )
+    diff = check.unified_diff(changes, resolved.root) if args.check else ""
+    if diff:
+        sys.stdout.write(diff)
+        sys.stderr.write("shipyard: workflows out of date; run `shipyard workflows`\n")
+        return ExitCode.GATE_FAILED
+    if args.check:
+        sys.stderr.write("shipyard: workflows are up to date\n")
+    return ExitCode.OK
+
+
 # -- the parser and the door -------------------------------------------------------------
 
 #: Each adds its subparser and sets `func`. Later subcommands append themselves here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [_add_config]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _add_config,
+    _add_matrix,
+    _add_workflows,
+]
 
 
 def build_parser() -> _Parser:

@@ -29,6 +29,8 @@ __all__ = [
     "GatesConfig",
     "LicensePolicy",
     "LintConfig",
+    "MatrixConfig",
+    "MatrixOverride",
     "ProjectMeta",
     "Suppression",
     "TestConfig",
@@ -94,6 +96,47 @@ class LintConfig:
     )
 
 
+# -- workflows ---------------------------------------------------------------------------
+
+
+def _positive_minutes(value: Any) -> str | None:
+    bad = [k for k, v in value.items() if not 1 <= v <= 360]  # noqa: PLR2004
+    return f"minutes from 1 to 360 (GitHub's limit) for {', '.join(bad)}" if bad else None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkflowsConfig:
+    dir: Path = option(Path(".github/workflows"), help="Where `shipyard workflows` writes.")
+    files: tuple[Literal["ci", "security", "release", "monitor"], ...] = option(
+        ["ci", "security", "release", "monitor"],
+        help="Workflows to generate (release and monitor also need their invoke flow).",
+    )
+    install: str = option(
+        "shipyard",
+        help="What `pip install` installs on the runners before nox or invoke runs "
+        "(shipyard itself uses `.`, to test the commit being built).",
+    )
+    python: str = option("3.12", help="The Python that runs shipyard, nox and invoke in CI.")
+    runner: str = option("ubuntu-24.04", help="Runner label of the jobs outside the matrix.")
+    branches: tuple[str, ...] = option(["main", "develop"], help="Branches whose pushes run ci.")
+    pull_request_branches: tuple[str, ...] = option(
+        ["main"], help="Target branches of the pull requests that run ci."
+    )
+    default_branch: str = option(
+        "main", help="The branch images are pushed from and security scans run on."
+    )
+    sessions: tuple[str, ...] | None = option(
+        None,
+        help="nox sessions that get a job in ci.yml. Default: each of lint, audit, test, "
+        "coverage, bench, docker that the noxfile has.",
+    )
+    timeouts: Mapping[str, int] = option(
+        {},
+        help="Minutes per job id (like `test = 60`), over shipyard's defaults.",
+        check=_positive_minutes,
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TestConfig:
     pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
@@ -107,6 +150,62 @@ class TestConfig:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
     html: bool = option(default=True, help="Write an HTML report next to the XML one.")
+
+
+# -- matrix --------------------------------------------------------------------------------
+
+_PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)(t?)")
+_FREE_THREADED_SINCE = 13
+
+
+def python_version_list(value: Any) -> str | None:
+    for item in value:
+        match = _PYTHON_VERSION.fullmatch(item)
+        if match is None:
+            return (
+                f"Python versions like '3.12', or '3.13t' for free-threaded ({item!r} is not one)"
+            )
+        if match[2] and int(match[1]) < _FREE_THREADED_SINCE:
+            return f"free-threaded versions from 3.13 on ({item!r} has no free-threaded build)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixOverride:
+    env: Mapping[str, str] = option({}, help="Environment variables set for matching targets.")
+    requirements: tuple[str, ...] = option(
+        [], help="Extra requirements installed for matching targets."
+    )
+    runner: str | None = option(None, help="GitHub runner label for matching targets.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixConfig:
+    python: tuple[str, ...] | None = option(
+        None,
+        help="Python versions, like '3.12' or '3.13t' (free-threaded). "
+        "Default: the supported CPython versions that requires-python allows.",
+        check=python_version_list,
+    )
+    platforms: tuple[str, ...] = option(
+        ["linux_x86_64", "linux_aarch64", "macos_x86_64", "macos_arm64", "windows_amd64"],
+        help="Platforms as OS_ARCH: linux_x86_64, linux_aarch64, macos_x86_64, macos_arm64, "
+        "windows_amd64, windows_arm64.",
+    )
+    build: tuple[str, ...] = option(
+        ["*"], help="Selectors of the targets to build, like 'cp3{11,12}-*' (globs, braces)."
+    )
+    skip: tuple[str, ...] = option(
+        [], help="Selectors of the targets to leave out; skip wins over build."
+    )
+    overrides: Mapping[str, MatrixOverride] = option(
+        {},
+        help="Tables keyed by a selector changing env, requirements or runner of the targets "
+        "it matches; applied in order, later wins.",
+    )
+    runners: Mapping[str, str] = option(
+        {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
 
 
 # -- audit -------------------------------------------------------------------------------
@@ -227,14 +326,17 @@ class Config:
     reports_dir: Path = option(
         Path(".shipyard/reports"), help="Where stage results and reports are written."
     )
-    python: tuple[str, ...] | None = option(
-        None, help="Python versions to test, like '3.12'. Default: from requires-python."
-    )
     gates: GatesConfig = option(GatesConfig, help="The numbers the gates compare against.")
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
     audit: AuditConfig = option(AuditConfig, help="The audit stage.")
+    matrix: MatrixConfig = option(
+        MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    workflows: WorkflowsConfig = option(
+        WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
+    )
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
