@@ -99,11 +99,13 @@ def gate(findings: Sequence[Finding], config: Config) -> tuple[Status, str]:
         reasons.append(f"{len(denied)} denied licence(s): {names}")
     if reasons:
         return Status.FAILED, "; ".join(reasons)
-    notes = len(findings) - len(real)
-    if real or notes:
-        parts = [f"{len(real)} finding(s) below the gate"] if real else []
-        parts += [f"{notes} note(s)"] if notes else []
-        return Status.WARNED, ", ".join(parts)
+    notes = [f for f in findings if f.tool == NOTE_TOOL]
+    if real:
+        extra = f", {len(notes)} note(s)" if notes else ""
+        return Status.WARNED, f"{len(real)} finding(s) below the gate{extra}"
+    if notes:
+        more = f" (and {len(notes) - 1} more note(s))" if len(notes) > 1 else ""
+        return Status.WARNED, notes[0].message + more
     return Status.PASSED, ""
 
 
