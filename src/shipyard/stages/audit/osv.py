@@ -179,20 +179,27 @@ def load(directory: Path) -> LoadResult:
 # -- matching ----------------------------------------------------------------------------
 
 
-def _in_range(version: Version, events: Sequence[tuple[str, Version | None]]) -> bool:
-    """OSV's range evaluation: walk the events in version order."""
+def _order(event: tuple[str, Version | None]) -> tuple[int, Version]:
+    _, at = event
+    return (0, Version("0")) if at is None else (1, at)
 
-    def order(event: tuple[str, Version | None]) -> tuple[int, Version]:
-        _, at = event
-        return (0, Version("0")) if at is None else (1, at)
 
+def _in_range(
+    version: Version, events: Sequence[tuple[str, Version | None]]
+) -> tuple[bool, Version | None]:
+    """OSV's range evaluation: whether `version` is affected, and the fix closing its span."""
+    ordered = sorted(events, key=_order)
     affected = False
-    for kind, at in sorted(events, key=order):
+    for kind, at in ordered:
         if kind == "introduced":
             affected = affected or at is None or version >= at
         elif at is not None and (version >= at if kind == "fixed" else version > at):
             affected = False
-    return affected
+    if not affected:
+        return False, None
+    later = [(kind, at) for kind, at in ordered if at is not None and at > version]
+    closing = later[0] if later else None
+    return True, closing[1] if closing and closing[0] == "fixed" else None
 
 
 def match(advisory: Advisory, name: str, version: Version) -> list[Version] | None:
@@ -205,12 +212,11 @@ def match(advisory: Advisory, name: str, version: Version) -> list[Version] | No
         if version in affected.versions:
             hit = True
         for events in affected.ranges:
-            if _in_range(version, events):
-                hit = True
-                fixed.update(at for kind, at in events if kind == "fixed" and at is not None)
-    if not hit:
-        return None
-    return sorted(v for v in fixed if v > version)
+            inside, fix = _in_range(version, events)
+            hit = hit or inside
+            if fix is not None:
+                fixed.add(fix)
+    return sorted(fixed) if hit else None
 
 
 def score(vectors: Iterable[str]) -> Score:
