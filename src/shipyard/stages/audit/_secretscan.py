@@ -26,6 +26,23 @@ from detect_secrets.settings import cache_bust, default_settings, get_filters, g
 
 _MARKER = "shipyard-commit "
 _INVALID_FILE_FILTER = "detect_secrets.filters.common.is_invalid_file"
+#: Outside git, these directories hold tools, caches and builds, not the project's files.
+_NOT_SOURCES = {
+    ".git",
+    ".hg",
+    ".nox",
+    ".tox",
+    ".venv",
+    "venv",
+    ".shipyard",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "build",
+    "dist",
+}
 
 
 def git(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -45,8 +62,20 @@ def describe(secret: Any, commit: str | None = None) -> dict[str, Any]:
     }
 
 
+def untracked_files() -> list[str]:
+    """Every file below the working directory, outside tool and build directories."""
+    found = []
+    for top, dirs, files in os.walk("."):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES and not d.endswith(".egg-info"))
+        found += [str(Path(top, name)) for name in sorted(files)]
+    return found
+
+
 def scan_tracked(is_repo: bool, fingerprints: set[str]) -> list[dict[str, Any]]:
-    files = scan.get_files_to_scan(".", should_scan_all_files=not is_repo, root=".")
+    if is_repo:
+        files = list(scan.get_files_to_scan(".", should_scan_all_files=False, root="."))
+    else:
+        files = untracked_files()
     secrets = SecretsCollection(root=".")
     secrets.scan_files(*files)
     return [describe(secret) for _, secret in secrets if secret.secret_value not in fingerprints]
