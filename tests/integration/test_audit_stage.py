@@ -320,7 +320,7 @@ def test_full_audit_writes_valid_sarif_and_an_sbom(tmp_path, audit_bin):
 
     result = run_audit(load(root), tool_env=tool_env(audit_bin))
 
-    sarif = json.loads((root / ".shipyard/reports/audit.sarif").read_text(encoding="utf-8"))
+    sarif = json.loads((root / ".shipyard/reports/audit/audit.sarif").read_text(encoding="utf-8"))
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(schema).validate(sarif)
     tools = [run["tool"]["driver"]["name"] for run in sarif["runs"]]
@@ -329,14 +329,14 @@ def test_full_audit_writes_valid_sarif_and_an_sbom(tmp_path, audit_bin):
     assert [r["ruleId"] for r in results["advisory-db"]] == [PYSEC]
     assert results["advisory-db"][0]["properties"]["security-severity"] == "7.5"
     assert "B602" in {r["ruleId"] for r in results["bandit"]}
-    sbom = json.loads((root / ".shipyard/reports/audit-sbom.cdx.json").read_text("utf-8"))
+    sbom = json.loads((root / ".shipyard/reports/audit/sbom.cdx.json").read_text("utf-8"))
     assert OLD_PACKAGE in {c["name"] for c in sbom["components"]}
     assert set(result.artifacts) >= {
-        ".shipyard/reports/audit.sarif",
-        ".shipyard/reports/audit-sbom.cdx.json",
-        ".shipyard/reports/audit.md",
+        ".shipyard/reports/audit/audit.sarif",
+        ".shipyard/reports/audit/sbom.cdx.json",
+        ".shipyard/reports/audit/audit.md",
     }
-    assert "B602" in (root / ".shipyard/reports/audit.md").read_text(encoding="utf-8")
+    assert "B602" in (root / ".shipyard/reports/audit/audit.md").read_text(encoding="utf-8")
 
 
 def test_missing_tool_is_named(tmp_path):

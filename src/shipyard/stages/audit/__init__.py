@@ -143,7 +143,7 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
     status, reason = gate(kept, config)
 
     # SARIF for code scanning, then the stage result with its artifacts.
-    sarif_path = config.reports / SARIF_NAME
+    sarif_path = context.out_dir / SARIF_NAME
     fallback = _relative(config.pyproject, config.root)
     sarif = to_sarif(reports, kept=outcome.kept, fallback_uri=fallback)
     write_atomic(sarif_path, json.dumps(sarif, indent=2) + "\n")
@@ -156,7 +156,7 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
         findings=kept,
         metrics=_metrics(reports, outcome),
         artifacts=[_relative(a, config.root) for a in artifacts]
-        + [_relative(config.reports / MARKDOWN_NAME, config.root)],
+        + [_relative(context.out_dir / MARKDOWN_NAME, config.root)],
     )
-    write_atomic(config.reports / MARKDOWN_NAME, render_markdown([result], title="shipyard audit"))
+    write_atomic(context.out_dir / MARKDOWN_NAME, render_markdown([result], title="shipyard audit"))
     return result

@@ -123,6 +123,11 @@ class Context:
         return self.config.root
 
     @property
+    def out_dir(self) -> Path:
+        """Where the audit writes its artifacts: `<reports>/audit/` (stage results stay above)."""
+        return self.config.reports / "audit"
+
+    @property
     def timeout(self) -> float:
         return float(self.config.audit.timeout)
 

@@ -11,7 +11,7 @@ from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFai
 
 __all__ = ["SBOM_NAME", "SbomCheck"]
 
-SBOM_NAME = "audit-sbom.cdx.json"
+SBOM_NAME = "sbom.cdx.json"
 
 
 class SbomCheck(Check):
@@ -20,7 +20,7 @@ class SbomCheck(Check):
     name = "sbom"
 
     def run(self, context: Context) -> CheckReport:
-        target = context.config.reports / SBOM_NAME
+        target = context.out_dir / SBOM_NAME
         with tempfile.TemporaryDirectory(prefix="shipyard-sbom-") as tmp:
             out = Path(tmp) / SBOM_NAME
             argv: list[str | Path] = [
