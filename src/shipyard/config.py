@@ -24,6 +24,8 @@ from shipyard.errors import ConfigError
 
 __all__ = [
     "AuditConfig",
+    "BenchConfig",
+    "BenchThresholds",
     "Config",
     "CoverageConfig",
     "GatesConfig",
@@ -81,6 +83,16 @@ class GatesConfig:
     )
     max_severity: Literal["info", "low", "medium", "high", "critical"] = option(
         "high", help="Audit findings of this severity or worse fail the audit gate."
+    )
+    bench_warn: Decimal = option(
+        Decimal(10),
+        help="A benchmark slowdown over this percent (and significant) warns.",
+        check=non_negative,
+    )
+    bench_fail: Decimal = option(
+        Decimal(20),
+        help="A benchmark slowdown over this percent (and significant) fails the bench gate.",
+        check=non_negative,
     )
 
 
@@ -205,6 +217,81 @@ class MatrixConfig:
     )
     runners: Mapping[str, str] = option(
         {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
+
+
+# -- bench ---------------------------------------------------------------------------------
+
+
+def _confidence(value: Any) -> str | None:
+    return None if 50 <= value < 100 else "a confidence level from 50 to below 100 (percent)"  # noqa: PLR2004
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchThresholds:
+    warn: Decimal | None = option(
+        None, help="Warn line in percent for the matching benchmarks.", check=non_negative
+    )
+    fail: Decimal | None = option(
+        None, help="Fail line in percent for the matching benchmarks.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    path: Path = option(
+        Path("benchmarks"), help="The pytest-benchmark suite: a directory or a test file."
+    )
+    results: Path | None = option(
+        None,
+        help="Read this results file (Rust libtest output, a Criterion directory, generic "
+        "JSON) instead of running pytest-benchmark; `command` writes it.",
+    )
+    command: tuple[str, ...] = option(
+        [], help="The command that writes `results`; run before reading it, and for a rerun."
+    )
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
+    thresholds: Mapping[str, BenchThresholds] = option(
+        {},
+        help='Lines per benchmark by glob, like "*slow*" = { warn = 25, fail = 50 }; '
+        "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
+    )
+    statistic: Literal["p10", "median"] = option(
+        "p10",
+        help="What the verdict compares: the 10th percentile of the rounds (robust to a busy "
+        "machine) or their median. Both median and min changes are always reported.",
+    )
+    confidence: Decimal = option(
+        Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
+    )
+    rerun: bool = option(
+        default=True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+    )
+    baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
+        ["merge-base", "file", "default-branch"],
+        help="Where the baseline comes from, in order of preference.",
+    )
+    baseline_file: Path = option(
+        Path("benchmarks/baseline.json"), help="A committed baseline results file."
+    )
+    default_branch: str = option("main", help="The branch merge-bases and trends are taken on.")
+    history: Literal["state", "repo", "branch", "off"] = option(
+        "state",
+        help="Where runs are recorded: the user state dir, `history-path` in the repo, the git "
+        "branch `history-branch`, or nowhere.",
+    )
+    history_path: Path = option(
+        Path(".shipyard/bench-history"), help="History directory when history = 'repo'."
+    )
+    history_branch: str = option(
+        "shipyard-bench-history", help="History branch when history = 'branch'."
+    )
+    renames: Mapping[str, str] = option(
+        {}, help="Old benchmark name = new name, so history and baselines follow a rename."
+    )
+    trend_min_step: Decimal = option(
+        Decimal(5), help="Smallest step (percent) `shipyard bench trend` reports.", check=percent
     )
 
 
@@ -337,6 +424,7 @@ class Config:
     workflows: WorkflowsConfig = option(
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
+    bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
