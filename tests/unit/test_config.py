@@ -182,5 +182,6 @@ def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
         "lint-warnings": 0,
         "bench-warn": 10,
         "bench-fail": 20,
+        "max-severity": "high",
     }
     assert data["reports-dir"] == ".shipyard/reports"
