@@ -85,7 +85,7 @@ def diagnostics(output: str, root: Path, *, tool: str) -> list[Finding]:
         finding = Finding(
             rule=str(code),
             message=text,
-            severity=Severity.HIGH if level == "error" and code == "error" else Severity.MEDIUM,
+            severity=Severity.HIGH if level == "error" else Severity.MEDIUM,
             path=path,
             line=line,
             tool=tool,
@@ -101,14 +101,23 @@ _DIFF_HEADER = re.compile(r"^Diff in (?P<path>.+?)(?::(?P<line>\d+):| at line (?
 
 
 def fmt_findings(output: str, root: Path) -> list[Finding]:
-    """One finding per file `cargo fmt --check` would change, at its first changed line."""
+    """One finding per file `cargo fmt --check` would change, at its first changed line.
+
+    A hunk's header names its first line of context; the change is below that context.
+    """
     first: dict[str, int] = {}
+    path: str | None = None
+    line = 0
     for raw in output.splitlines():
         match = _DIFF_HEADER.match(raw.strip())
-        if match is None:
-            continue
-        path = _relative(match["path"], root)
-        first.setdefault(path, int(match["line"] or match["old"]))
+        if match is not None:
+            path = _relative(match["path"], root)
+            line = int(match["line"] or match["old"])
+        elif path is not None and raw.startswith(("-", "+")):
+            first.setdefault(path, line)
+            path = None
+        elif path is not None:
+            line += 1
     return [
         Finding(rule="format", message="file is not formatted", path=p, line=n, tool="rustfmt")
         for p, n in first.items()
