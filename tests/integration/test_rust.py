@@ -100,7 +100,8 @@ def test_a_clippy_warning_fails_lint_in_the_ci_summary(tmp_path: Path) -> None:
 
 
 def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host: str) -> None:
-    failing = '#[test]\nfn adds_from_outside() {\n    assert_eq!(sample::add(2, 2), 5, "off by one");\n}\n'
+    failing = "#[test]\nfn adds_from_outside() {\n"
+    failing += '    assert_eq!(sample::add(2, 2), 5, "off by one");\n}\n'
     root = write_crate(tmp_path / "failing", {"tests/outside.rs": failing})
     done = run_nox(root, "-s", "ci")
     assert done.returncode == 1
@@ -123,7 +124,10 @@ def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host:
 
 
 def test_rustdoc_warnings_are_lint_findings(tmp_path: Path) -> None:
-    lib = "//! Sample.\n\n/// Links to [`Missing`].\npub fn add(a: u64, b: u64) -> u64 {\n    a + b\n}\n"
+    lib = (
+        "//! Sample.\n\n/// Links to [`Missing`].\n"
+        "pub fn add(a: u64, b: u64) -> u64 {\n    a + b\n}\n"
+    )
     root = write_crate(tmp_path / "docs", {"src/lib.rs": lib})
     result = lint.run_lint(config.load(root), ToolEnv())
     assert result.status is Status.FAILED
@@ -185,7 +189,8 @@ def test_no_coverage_tool_is_a_visible_skip_here_and_an_error_on_ci(
 def test_llvm_cov_measures_and_the_floor_applies(tmp_path: Path) -> None:
     lib = (
         "//! Sample.\n\n/// Adds.\npub fn add(a: u64, b: u64) -> u64 {\n    a + b\n}\n\n"
-        "/// Never called.\npub fn unused(a: u64) -> u64 {\n    if a > 3 {\n        a\n    } else {\n"
+        "/// Never called.\npub fn unused(a: u64) -> u64 {\n"
+        "    if a > 3 {\n        a\n    } else {\n"
         "        a * 2\n    }\n}\n"
     )
     root = write_crate(
@@ -224,7 +229,10 @@ def test_licences_come_from_cargo_metadata_without_dev_dependencies(tmp_path: Pa
         cargo_toml("helper").replace('license = "MIT"', 'license = "MIT/Apache-2.0"')
     )
     write_crate(tmp_path / "only-tests", name="only_tests")
-    deps = '[dependencies]\nhelper = { path = "../helper" }\n\n[dev-dependencies]\nonly_tests = { path = "../only-tests" }\n'
+    deps = (
+        '[dependencies]\nhelper = { path = "../helper" }\n\n'
+        '[dev-dependencies]\nonly_tests = { path = "../only-tests" }\n'
+    )
     root = write_crate(tmp_path / "app", {"Cargo.toml": cargo_toml(extra=deps)})
     found = rust.TOOLCHAIN.licences(config.load(root), ToolEnv())
     assert [(p.name, p.version, p.expression) for p in found] == [

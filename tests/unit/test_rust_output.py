@@ -35,7 +35,7 @@ CARGO_TEST = textwrap.dedent(
     failures:
         tests::bad
 
-    test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.46s
+    test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out
 
     error: test failed, to rerun pass `--lib`
          Running tests/it.rs (/tmp/target/debug/deps/it-a69063779ff8c574)
@@ -139,7 +139,7 @@ def test_rustfmt_diffs_name_each_file_once_at_its_first_change(tmp_path: Path) -
     output = textwrap.dedent(
         f"""\
         Diff in {tmp_path}/src/lib.rs:2:
-         
+         //! Sample.
          /// Adds.
         -    let x = a+b;
         +    let x = a + b;

@@ -88,7 +88,8 @@ def test_a_bad_key_in_cargo_toml_is_named_with_its_table(tmp_path: Path) -> None
 
 
 def test_a_workspace_keeps_it_in_workspace_metadata(tmp_path: Path) -> None:
-    text = '[workspace]\nmembers = []\n\n[workspace.metadata.shipyard.rust]\nnightly = "nightly-2026-01-01"\n'
+    text = "[workspace]\nmembers = []\n\n[workspace.metadata.shipyard.rust]\n"
+    text += 'nightly = "nightly-2026-01-01"\n'
     write_files(tmp_path, {"Cargo.toml": text})
     assert config.load(tmp_path).rust.nightly == "nightly-2026-01-01"
 
@@ -116,7 +117,7 @@ def test_configured_toolchains_win_over_detection_and_are_checked(tmp_path: Path
 
 def test_no_toolchain_at_all_says_what_to_set(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": "[tool.shipyard]\n"})
-    with pytest.raises(ConfigError, match="no toolchain detected.*Cargo.toml"):
+    with pytest.raises(ConfigError, match=r"no toolchain detected.*Cargo\.toml"):
         toolchains.for_config(config.load(tmp_path))
 
 
@@ -230,7 +231,7 @@ def test_cargo_lock_pins_only_what_comes_from_crates_io(tmp_path: Path) -> None:
 
 def test_a_broken_cargo_lock_is_named(tmp_path: Path) -> None:
     write_files(tmp_path, {"Cargo.lock": "[[package]\n"})
-    with pytest.raises(ConfigError, match="Cargo.lock: unreadable lock file"):
+    with pytest.raises(ConfigError, match=r"Cargo\.lock: unreadable lock file"):
         cargo_project.locked(tmp_path)
 
 
