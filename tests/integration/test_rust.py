@@ -238,3 +238,17 @@ def test_licences_come_from_cargo_metadata_without_dev_dependencies(tmp_path: Pa
     assert [(p.name, p.version, p.expression) for p in found] == [
         ("helper", "0.1.0", "MIT OR Apache-2.0")
     ]
+
+
+def test_on_ci_rustup_installs_only_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("rustup") is None:
+        pytest.skip("cargo is not managed by rustup here")
+    cfg = config.load(write_crate(tmp_path / "ci"))
+    monkeypatch.setenv("CI", "true")
+    # clippy and rustfmt are there: nothing to fetch, so this works offline.
+    rust.ensure_toolchain(cfg, ToolEnv(), components=("clippy", "rustfmt"))
+    monkeypatch.setenv("CI", "")
+    # Off CI nothing is installed, whatever is missing.
+    rust.ensure_toolchain(cfg, ToolEnv(), components=("no-such-component",))

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from shipyard.errors import ToolMissing
 
@@ -172,6 +172,8 @@ class Toolchain(abc.ABC):
     markers: ClassVar[tuple[str, ...]]
     #: Detection and stage order: lower first.
     order: ClassVar[int] = 50
+    #: The CodeQL language of its sources, when CodeQL knows it.
+    codeql: ClassVar[str | None] = None
 
     @abc.abstractmethod
     def detect(self, root: Path) -> bool:
@@ -226,7 +228,3 @@ class Toolchain(abc.ABC):
         """Build the files a release ships for `cell` into `out_dir`."""
         msg = f"the {self.name} toolchain builds no per-target release assets"
         raise ToolMissing(msg)
-
-    def workflow_steps(self, config: Config, job: str) -> list[dict[str, Any]]:
-        """Steps a generated CI job needs before its `nox -s` step (toolchain setup)."""
-        return []

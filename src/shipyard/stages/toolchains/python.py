@@ -222,6 +222,7 @@ cov.report(file=sys.stdout)
 
 class PythonToolchain(Toolchain):
     name = "python"
+    codeql = "python"
     markers = ("pyproject.toml", "setup.py", "setup.cfg")
     order = 10
 

@@ -14,7 +14,6 @@ import shutil
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from shipyard import matrix
 from shipyard.config import Config
@@ -37,7 +36,7 @@ from shipyard.stages.toolchains.interface import (
 )
 from shipyard.tools import Completed, ToolEnv
 
-__all__ = ["TOOLCHAIN", "RustToolchain", "asset_name", "platform_of"]
+__all__ = ["TOOLCHAIN", "RustToolchain", "asset_name", "ensure_toolchain", "platform_of"]
 
 _TABLE = "tool.shipyard.rust"
 
@@ -107,6 +106,36 @@ def _failed(tool: str, done: Completed) -> Finding:
     # The tool itself failed (a missing component, a broken manifest): keep its words.
     message = f"`{' '.join(done.argv)}` failed: {_tail(done)}"
     return Finding(rule=tool, message=message, severity=Severity.HIGH, tool=tool)
+
+
+def _installed(config: Config, tools: ToolEnv, name: str) -> list[str] | None:
+    argv = ["rustup", "component", "list", "--installed", "--toolchain", name]
+    done = tools.run(argv, cwd=config.root)
+    return done.stdout.split() if done.returncode == 0 else None
+
+
+def ensure_toolchain(
+    config: Config, tools: ToolEnv, *, components: tuple[str, ...] = (), name: str | None = None
+) -> None:
+    """On CI, install the toolchain and its components with rustup when they are missing.
+
+    Hosted runners have rustup and a stable toolchain, not every component; locally
+    nothing is installed behind a person's back (a missing tool is then named).
+    """
+    if not on_ci({**os.environ, **tools.env}) or tools.which("rustup") is None:
+        return
+    name = name or config.rust.toolchain or "stable"
+    have = _installed(config, tools, name)
+    if have is not None and all(
+        any(c.startswith(want.removesuffix("-preview") + "-") for c in have) for want in components
+    ):
+        return
+    argv = ["rustup", "toolchain", "install", name, "--profile", "minimal", "--no-self-update"]
+    argv += ["--component", ",".join(components)] if components else []
+    done = tools.run(argv, cwd=config.root)
+    if done.returncode != 0:
+        msg = f"rustup could not install {name} ({', '.join(components) or 'no components'}): "
+        raise ToolMissing(msg + _tail(done, 3))
 
 
 def host_triple(tools: ToolEnv, config: Config) -> str | None:
@@ -241,6 +270,8 @@ def _coverage(config: Config, tools: ToolEnv) -> CoverageRun:
         if on_ci({**os.environ, **tools.env}):
             return CoverageRun(failure=f"{msg} (on CI a missing tool is an error)")
         return CoverageRun(skipped=f"{msg}; skipped here, an error on CI")
+    if tool == "llvm-cov":
+        ensure_toolchain(config, tools, components=("llvm-tools-preview",))
     out = config.reports / "coverage"
     out.mkdir(parents=True, exist_ok=True)
     run = _llvm_cov(config, tools, out) if tool == "llvm-cov" else _tarpaulin(config, tools, out)
@@ -258,6 +289,7 @@ def _bench(
 ) -> tuple[Path, ...]:
     # libtest's #[bench] needs nightly; Criterion (or any harness = false bench) runs on stable.
     nightly = cargo_project.uses_libtest_bench(config.root)
+    ensure_toolchain(config, tools, name=config.rust.nightly if nightly else None)
     env = _env(config, toolchain=config.rust.nightly if nightly else None)
     argv = ["cargo", "bench", "--workspace", *_features(config), *extra_args]
     done = tools.run(argv, cwd=config.root, env=env, merge_stderr=True)
@@ -321,6 +353,7 @@ def _release_assets(config: Config, tools: ToolEnv, cell: Cell, out_dir: Path) -
 
 class RustToolchain(Toolchain):
     name = "rust"
+    codeql = "rust"
     markers = ("Cargo.toml",)
     order = 20
 
@@ -332,6 +365,7 @@ class RustToolchain(Toolchain):
         return Requirements()
 
     def lint(self, config: Config, tools: ToolEnv) -> LintReport:
+        ensure_toolchain(config, tools, components=("clippy", "rustfmt"))
         findings = [*_fmt(config, tools), *_clippy(config, tools), *_doc(config, tools)]
         return LintReport(findings=tuple(findings))
 
@@ -367,20 +401,6 @@ class RustToolchain(Toolchain):
         self, config: Config, tools: ToolEnv, *, cell: Cell, out_dir: Path
     ) -> tuple[Asset, ...]:
         return _release_assets(config, tools, cell, out_dir)
-
-    def workflow_steps(self, config: Config, job: str) -> list[dict[str, Any]]:
-        components = {"lint": "clippy, rustfmt", "coverage": "llvm-tools-preview"}
-        stable = config.rust.toolchain or "stable"
-        setup: dict[str, Any] = {"toolchain": stable}
-        if job in components:
-            setup["components"] = components[job]
-        steps = [{"action": "rust-toolchain", "with": setup}]
-        if job == "bench":
-            # Installed first so that the stable toolchain stays the default.
-            steps.insert(
-                0, {"action": "rust-toolchain", "with": {"toolchain": config.rust.nightly}}
-            )
-        return steps
 
 
 TOOLCHAIN = RustToolchain()
