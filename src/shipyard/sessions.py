@@ -307,7 +307,7 @@ def coverage_session(session: nox.Session) -> None:
 @nox.session(name="audit", venv_backend=_BACKEND, reuse_venv=True)
 def audit_session(session: nox.Session) -> None:
     """Vulnerable dependencies, bandit, secrets in tree and history, licences and an SBOM."""
-    install(session, audit.REQUIREMENTS, project_extras=())
+    install(session, audit.REQUIREMENTS, project_extras=requirements("audit").project_extras)
     record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
 
 
@@ -321,10 +321,11 @@ def bench_session(session: nox.Session) -> None:
     from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
 
     own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
-    requirements = [*REQUIREMENTS, *_CONFIG.bench.requirements]
+    extras = ("bench",) if own else requirements("bench").project_extras
+    wanted = [*REQUIREMENTS, *_CONFIG.bench.requirements]
     if not own:
-        requirements.append(f"shipyard[bench]=={__version__}")
-    install(session, requirements, project_extras=("bench",) if own else ())
+        wanted.append(f"shipyard[bench]=={__version__}")
+    install(session, wanted, project_extras=extras)
 
     def run() -> StageResult:
         session.run("python", "-m", "shipyard", "bench", "run", success_codes=[0, 1])

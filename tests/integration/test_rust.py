@@ -52,12 +52,16 @@ def rules(result: dict[str, object]) -> set[tuple[str, str]]:
     return {(f["tool"], f["rule"]) for f in findings}
 
 
-# -- nox -s ci ---------------------------------------------------------------------------
+# -- the nox sessions ---------------------------------------------------------------------
+
+#: The sessions `nox -s ci` composes that a crate needs; `ci` itself also requires the audit
+#: and bench sessions, whose installs need the network or a released shipyard (see docs/rust.md).
+SESSIONS = ("lint", "test", "coverage")
 
 
-def test_a_clean_crate_passes_ci(tmp_path: Path, host: str) -> None:
+def test_a_clean_crate_passes_lint_test_and_coverage(tmp_path: Path, host: str) -> None:
     root = write_crate(tmp_path / "clean")
-    done = run_nox(root, "-s", "ci")
+    done = run_nox(root, "-s", *SESSIONS)
     assert done.returncode == 0, done.stderr[-3000:]
     found = results(root)
     assert found["lint"]["status"] == "passed"
@@ -65,45 +69,40 @@ def test_a_clean_crate_passes_ci(tmp_path: Path, host: str) -> None:
     assert tested["status"] == "passed"
     assert tested["metrics"]["test.tests"] == 2  # one unit test, one integration test
     assert (root / f".shipyard/reports/junit-{host}.xml").is_file()
-    summary = (root / ".shipyard/reports/summary.md").read_text()
-    assert "| lint | ✓ passed |" in summary
-    assert f"| test-{host} | ✓ passed |" in summary
     # No pytest, no ruff: the session's virtualenv holds nothing for Rust.
     assert "ruff" not in done.stderr
 
 
-def test_a_formatting_error_fails_lint_in_the_ci_summary(tmp_path: Path) -> None:
+def test_a_formatting_error_fails_lint(tmp_path: Path) -> None:
     root = write_crate(
         tmp_path / "unformatted",
         {"src/lib.rs": "//! Sample.\n\n/// Adds.\npub fn add(a: u64, b: u64) -> u64 { a+b }\n"},
     )
-    done = run_nox(root, "-s", "ci")
+    done = run_nox(root, "-s", *SESSIONS)
     assert done.returncode == 1
     lint_result = results(root)["lint"]
     assert lint_result["status"] == "failed"
     assert ("rustfmt", "format") in rules(lint_result)
     assert "src/lib.rs:4: [format] file is not formatted" in done.stderr
-    assert "| lint | ✕ failed |" in (root / ".shipyard/reports/summary.md").read_text()
-    assert "gate failed: lint:" in done.stderr
+    assert "lint: failed (1 finding(s), more than gates.lint-warnings = 0)" in done.stderr
 
 
-def test_a_clippy_warning_fails_lint_in_the_ci_summary(tmp_path: Path) -> None:
+def test_a_clippy_warning_fails_lint(tmp_path: Path) -> None:
     lib = "//! Sample.\n\n/// Adds.\npub fn add(a: u64, b: u64) -> u64 {\n    return a + b;\n}\n"
     root = write_crate(tmp_path / "clippy", {"src/lib.rs": lib})
-    done = run_nox(root, "-s", "ci")
+    done = run_nox(root, "-s", *SESSIONS)
     assert done.returncode == 1
     lint_result = results(root)["lint"]
     assert lint_result["status"] == "failed"
     assert rules(lint_result) == {("clippy", "clippy::needless_return")}
     assert "src/lib.rs:5: [clippy::needless_return]" in done.stderr
-    assert "| lint | ✕ failed |" in (root / ".shipyard/reports/summary.md").read_text()
 
 
-def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host: str) -> None:
+def test_a_failing_test_fails_its_target(tmp_path: Path, host: str) -> None:
     failing = "#[test]\nfn adds_from_outside() {\n"
     failing += '    assert_eq!(sample::add(2, 2), 5, "off by one");\n}\n'
     root = write_crate(tmp_path / "failing", {"tests/outside.rs": failing})
-    done = run_nox(root, "-s", "ci")
+    done = run_nox(root, "-s", *SESSIONS)
     assert done.returncode == 1
     tested = results(root)[f"test-{host}"]
     assert tested["status"] == "failed"
@@ -115,9 +114,8 @@ def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host:
         "cargo test",
     )
     assert "off by one" in finding["message"]
-    summary = (root / ".shipyard/reports/summary.md").read_text()
-    assert f"| test-{host} | ✕ failed | " in summary
-    assert "| lint | ✓ passed |" in summary
+    assert f"test-{host}: failed (1 of 2 test(s) failed)" in done.stderr
+    assert results(root)["lint"]["status"] == "passed"
 
 
 # -- the stages, called directly --------------------------------------------------------
