@@ -34,6 +34,7 @@ __all__ = [
     "MatrixConfig",
     "MatrixOverride",
     "ProjectMeta",
+    "RustConfig",
     "Suppression",
     "TestConfig",
     "load",
@@ -162,6 +163,56 @@ class TestConfig:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
     html: bool = option(default=True, help="Write an HTML report next to the XML one.")
+
+
+# -- toolchains ----------------------------------------------------------------------------
+
+_TRIPLE = re.compile(r"[a-z0-9_]+(-[a-z0-9_.]+){1,3}")
+
+
+def target_triples(value: Any) -> str | None:
+    bad = [t for t in value if not _TRIPLE.fullmatch(t)]
+    return (
+        f"Rust target triples like 'x86_64-unknown-linux-gnu' ({bad[0]!r} is not one)"
+        if bad
+        else None
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RustConfig:
+    targets: tuple[str, ...] = option(
+        [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+        ],
+        help="Target triples of the matrix and the release binaries; each runs on the runner "
+        "of its OS and arch (matrix.runners).",
+        check=target_triples,
+    )
+    toolchain: str = option("stable", help="The rustup toolchain CI installs and cargo uses.")
+    nightly: str = option(
+        "nightly",
+        help="The rustup toolchain for libtest `#[bench]` benchmarks (they need nightly).",
+    )
+    features: Literal["all", "default"] = option(
+        "all", help="Build, lint and test with `--all-features`, or with the default features."
+    )
+    clippy_args: tuple[str, ...] = option(
+        [], help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on)."
+    )
+    test_args: tuple[str, ...] = option([], help="Extra arguments passed to `cargo test`.")
+    coverage: Literal["auto", "llvm-cov", "tarpaulin"] = option(
+        "auto",
+        help="The coverage tool: cargo-llvm-cov or cargo-tarpaulin (auto: whichever is "
+        "installed, llvm-cov first).",
+    )
+    binaries: tuple[str, ...] | None = option(
+        None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
+    )
 
 
 # -- matrix --------------------------------------------------------------------------------
@@ -425,6 +476,12 @@ class Config:
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
     bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
+    toolchain: tuple[str, ...] | None = option(
+        None,
+        help="Toolchains the stages run: 'python', 'rust'. Default: detected "
+        "(pyproject.toml with [project] -> python, Cargo.toml -> rust, both -> both).",
+    )
+    rust: RustConfig = option(RustConfig, help="The Rust toolchain (Cargo projects).")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
@@ -577,7 +634,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         msg = (
             "no pyproject.toml here. shipyard reads its pipeline from [tool.shipyard] in "
-            "pyproject.toml; run `shipyard init` in the project's root, or pass --root."
+            "pyproject.toml (or [package.metadata.shipyard] in a Cargo.toml); run "
+            "`shipyard init` in the project's root, or pass --root."
         )
         raise ConfigError(msg, path=path) from None
     except UnicodeDecodeError as exc:
@@ -600,6 +658,32 @@ def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),
         optional_dependencies={k: tuple(v) for k, v in optional.items()},
+    )
+
+
+#: Where a Cargo project without a pyproject.toml keeps shipyard's table.
+CARGO_TABLES = ("package.metadata.shipyard", "workspace.metadata.shipyard")
+
+
+def _cargo_table(data: Mapping[str, Any]) -> tuple[str, Any]:
+    for dotted in CARGO_TABLES:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return dotted, value
+    return CARGO_TABLES[0], {}
+
+
+def _cargo_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
+    package = data.get("package") or {}
+    version = package.get("version")  # `version.workspace = true` is a table: unknown here
+    return ProjectMeta(
+        name=str(package.get("name") or root.resolve().name),
+        version=version if isinstance(version, str) else None,
+        requires_python=None,
+        dependencies=(),
+        optional_dependencies={},
     )
 
 
@@ -632,14 +716,21 @@ def load(root: Path | str = ".") -> Config:
     """Read `<root>/pyproject.toml` and return the resolved, validated config."""
     root = Path(root)
     path = root / "pyproject.toml"
-    data = _read_toml(path)
-    tool = data.get("tool", {})
-    table = tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+    if not path.is_file() and (root / "Cargo.toml").is_file():
+        # A Cargo project without Python keeps the table in its Cargo.toml.
+        path = root / "Cargo.toml"
+        data = _read_toml(path)
+        prefix, table = _cargo_table(data)
+        project = _cargo_meta(data, root)
+    else:
+        data = _read_toml(path)
+        tool = data.get("tool", {})
+        prefix, table = _TABLE, tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+        project = _project_meta(data, root)
     if not isinstance(table, dict):
-        raise ConfigError("expected a table.", path=path, key=_TABLE)
+        raise ConfigError("expected a table.", path=path, key=prefix)
 
-    config: Config = build(Config, table, path=path)
-    project = _project_meta(data, root)
+    config: Config = build(Config, table, path=path, prefix=prefix)
     sources = config.sources
     if sources is None:
         sources = detect_sources(root, project)
