@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from shipyard.monitor import deps, freshness
+from shipyard.monitor.index import Release
+
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+
+
+def release(version: str, days_ago: float | None, *, yanked: bool = False) -> Release:
+    uploaded = None if days_ago is None else NOW - dt.timedelta(days=days_ago)
+    return Release(version=Version(version), uploaded=uploaded, yanked=yanked)
+
+
+def dependency(text: str, *, locked: str | None = None) -> deps.Dependency:
+    req = Requirement(text)
+    return deps.Dependency(
+        name=req.name,
+        requirement=req,
+        path=Path("pyproject.toml"),
+        key=("project", "dependencies", 0),
+        locked=Version(locked) if locked else None,
+    )
+
+
+FOO = [
+    release("1.2.0", 400),
+    release("1.4.0", 200),
+    release("2.0.0rc1", 60),
+    release("2.0.0", 30),
+    release("2.1.0", 2),
+]
+
+
+def test_the_issue_example_proposes_the_major_outside_the_cooldown() -> None:
+    item = freshness.assess(dependency("foo>=1.2,<2"), FOO, now=NOW, cooldown_days=7)
+
+    assert item.current == Version("1.4.0")  # the newest release the pin allows
+    assert item.proposal == Version("2.0.0")
+    assert item.behind == "major"
+    assert item.in_cooldown == (Version("2.1.0"),)
+    assert item.new_requirement == "foo<3,>=1.2"
+    assert item.proposal_age_days == pytest.approx(30)
+    assert item.newest == Version("2.1.0")
+
+
+def test_a_prerelease_is_never_proposed_even_when_it_is_the_only_newer_release() -> None:
+    releases = [release("1.4.0", 200), release("2.0.0rc1", 60)]
+    item = freshness.assess(dependency("foo>=1.2,<2"), releases, now=NOW, cooldown_days=7)
+    assert item.proposal is None
+    assert item.in_cooldown == ()
+
+
+def test_a_prerelease_pin_may_move_to_a_newer_prerelease() -> None:
+    releases = [release("2.0.0b1", 90), release("2.0.0rc1", 60)]
+    item = freshness.assess(dependency("foo==2.0.0b1"), releases, now=NOW, cooldown_days=7)
+    assert item.proposal == Version("2.0.0rc1")
+    assert item.new_requirement == "foo==2.0.0rc1"
+
+
+def test_yanked_releases_are_ignored() -> None:
+    releases = [release("1.0.0", 100), release("1.1.0", 50, yanked=True)]
+    item = freshness.assess(dependency("foo==1.0.0"), releases, now=NOW, cooldown_days=7)
+    assert item.proposal is None
+    assert item.newest == Version("1.0.0")
+
+
+def test_a_pin_is_proposed_a_patch_and_names_the_held_back_release() -> None:
+    releases = [release("1.0.0", 100), release("1.0.3", 20), release("1.1.0", 1)]
+    item = freshness.assess(dependency("foo==1.0.0"), releases, now=NOW, cooldown_days=7)
+    assert (item.proposal, item.behind) == (Version("1.0.3"), "patch")
+    assert item.in_cooldown == (Version("1.1.0"),)
+    assert item.new_requirement == "foo==1.0.3"
+
+
+def test_a_release_just_uploaded_is_inside_the_cooldown() -> None:
+    releases = [release("1.0.0", 100), release("1.1.0", 0)]
+    item = freshness.assess(dependency("foo==1.0.0"), releases, now=NOW, cooldown_days=7)
+    assert item.proposal is None
+    assert item.in_cooldown == (Version("1.1.0"),)
+
+
+def test_an_open_range_that_allows_the_newest_needs_no_change() -> None:
+    item = freshness.assess(dependency("foo>=1"), FOO, now=NOW, cooldown_days=7)
+    assert item.proposal is None
+    assert item.current == Version("2.1.0")
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("foo>=1.2,<2", "2.0.0", "foo<3,>=1.2"),
+        ("foo<2.1", "2.1.3", "foo<2.2"),
+        ("foo~=1.2", "2.0.1", "foo~=2.0"),
+        ("foo~=1.2.0", "1.3.4", "foo~=1.3.4"),
+        ("foo==1.*", "2.3", "foo==2.*"),
+        ("foo<=1.5", "1.6", "foo<=1.6"),
+        ("foo[extra]==1.0; python_version>'3'", "1.1", 'foo[extra]==1.1; python_version > "3"'),
+    ],
+)
+def test_widen_changes_the_specifier_just_enough(text: str, target: str, expected: str) -> None:
+    widened = freshness.widen(Requirement(text), Version(target))
+    assert widened is not None
+    assert str(widened) == expected
+
+
+def test_widen_leaves_an_explicit_exclusion_alone() -> None:
+    assert freshness.widen(Requirement("foo!=2.0.0,<3"), Version("2.0.0")) is None
+
+
+def test_collect_reads_every_kind_of_declaration(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [project]
+            name = "x"
+            dependencies = ["foo>=1.2,<2", "bad requirement !!"]
+            [project.optional-dependencies]
+            test = ["pytest>=8"]
+            [dependency-groups]
+            dev = ["ruff==0.1.0", {include-group = "test"}]
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "requirements.txt").write_text(
+        "# comment\n--index-url https://example.invalid/simple\n"
+        "bar==1.0 \\\n    --hash=sha256:abc\nbaz>=2 # why\nnot a valid ==line\n"
+        "direct @ https://example.invalid/d.whl\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "uv.lock").write_text(
+        '[[package]]\nname = "x"\nversion = "0.1"\nsource = { editable = "." }\n'
+        '[[package]]\nname = "qux"\nversion = "3.0"\n',
+        encoding="utf-8",
+    )
+    found = deps.collect(tmp_path, ignore=["baz"])
+
+    where = {d.where: str(d.requirement) for d in found.dependencies}
+    assert where == {
+        "pyproject.toml: project.dependencies.0": "foo<2,>=1.2",
+        "pyproject.toml: project.optional-dependencies.test.0": "pytest>=8",
+        "pyproject.toml: dependency-groups.dev.0": "ruff==0.1.0",
+        "requirements.txt:3": "bar==1.0",
+        "uv.lock: package.1": "qux==3.0",
+    }
+    locked = {d.name: d.locked for d in found.dependencies}
+    assert locked["bar"] == Version("1.0")
+    assert locked["qux"] == Version("3.0")
+    problems = {p.where: p.message for p in found.problems}
+    assert set(problems) == {"pyproject.toml: project.dependencies.1", "requirements.txt:6"}
+    assert "'not a valid ==line' is not a requirement pip can parse" in problems[
+        "requirements.txt:6"
+    ]
+
+
+def test_a_configured_requirement_file_that_is_missing_is_a_problem(tmp_path: Path) -> None:
+    found = deps.collect(tmp_path, files=[Path("reqs/missing.txt")])
+    assert [(p.where, p.message) for p in found.problems] == [
+        ("reqs/missing.txt", "configured but not found")
+    ]
