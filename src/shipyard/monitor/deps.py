@@ -27,6 +27,8 @@ TomlKey = tuple[str | int, ...]
 class Dependency:
     name: str
     requirement: Requirement
+    #: The declaration as written, kept so an update changes only the specifier's text.
+    text: str
     #: The file it was declared in, relative to the project root.
     path: Path
     #: Where in the file: a TOML key path (pyproject.toml) or None for a line-based file.
@@ -93,7 +95,11 @@ def _from_pyproject(root: Path) -> Iterator[Dependency | Problem]:
             yield Problem(where=where, message=f"{text!r} is not a valid requirement: {exc}")
             continue
         yield Dependency(
-            name=canonicalize_name(requirement.name), requirement=requirement, path=path, key=key
+            name=canonicalize_name(requirement.name),
+            requirement=requirement,
+            text=text,
+            path=path,
+            key=key,
         )
 
 
@@ -143,6 +149,7 @@ def _from_requirements(root: Path, path: Path) -> Iterator[Dependency | Problem]
         yield Dependency(
             name=canonicalize_name(requirement.name),
             requirement=requirement,
+            text=spec,
             path=path,
             line=number,
             locked=locked,
@@ -187,6 +194,7 @@ def _from_lock(root: Path, path: Path) -> Iterator[Dependency | Problem]:
         yield Dependency(
             name=canonicalize_name(name),
             requirement=requirement,
+            text=str(requirement),
             path=path,
             key=("package", i),
             locked=_exact_pin(requirement),

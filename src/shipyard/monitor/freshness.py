@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -87,10 +88,15 @@ def behind(current: Version | None, target: Version) -> Behind:
 
 
 def _next_bound(bound: str, target: Version) -> str:
-    """An exclusive upper bound past `target`, as precise as `bound` was (<2 -> <3)."""
-    width = max(1, len(Version(bound).release))
-    parts = [*target.release[:width], *([0] * width)][:width]
+    """An exclusive upper bound past `target`, capping the same part `bound` did.
+
+    `<2` and `<2.0` cap the major version (-> `<3`, `<3.0`); `<2.1` caps the minor one.
+    """
+    release = Version(bound).release
+    significant = max((i + 1 for i, part in enumerate(release) if part), default=1)
+    parts = [*target.release[:significant], *([0] * significant)][:significant]
     parts[-1] += 1
+    parts += [0] * (len(release) - significant)
     return ".".join(str(p) for p in parts)
 
 
@@ -115,15 +121,29 @@ def _widen_one(spec: Specifier, target: Version) -> Specifier:  # noqa: PLR0911
     return spec  # >=, > and != never exclude a newer release on purpose
 
 
-def widen(requirement: Requirement, target: Version) -> Requirement | None:
-    """`requirement` changed just enough to allow `target`; None when that cannot be done."""
-    specs = [_widen_one(s, target) for s in requirement.specifier]
-    new = SpecifierSet(",".join(str(s) for s in specs))
-    if not new.contains(target, prereleases=True):
+def _replace_spec(text: str, old: Specifier, new: Specifier) -> str | None:
+    pattern = re.compile(rf"{re.escape(old.operator)}\s*{re.escape(old.version)}(?![\w.*])")
+    if not pattern.search(text):
+        return None
+    return pattern.sub(lambda _: str(new), text, count=1)
+
+
+def widen(text: str, requirement: Requirement, target: Version) -> str | None:
+    """`text` with its specifier changed just enough to allow `target`, spacing and
+    order kept; None when that cannot be done."""
+    pairs = [(s, _widen_one(s, target)) for s in requirement.specifier]
+    if not SpecifierSet(",".join(str(new) for _, new in pairs)).contains(target, prereleases=True):
         return None  # an explicit != or a lower bound above it: the author's choice
-    widened = Requirement(str(requirement))
-    widened.specifier = new
-    return widened
+    for old, new in pairs:
+        if new == old:
+            continue
+        changed = _replace_spec(text, old, new)
+        if changed is None:
+            widened = Requirement(str(requirement))
+            widened.specifier = SpecifierSet(",".join(str(new) for _, new in pairs))
+            return str(widened)
+        text = changed
+    return text
 
 
 # -- one dependency ----------------------------------------------------------------------
@@ -177,14 +197,14 @@ def assess(
     needs_change = dependency.locked is not None or not specifier.contains(
         target.version, prereleases=True
     )
-    new = widen(dependency.requirement, target.version) if needs_change else None
+    new = widen(dependency.text, dependency.requirement, target.version) if needs_change else None
     return dataclasses.replace(
         base,
         proposal=target.version,
         proposal_age_days=target.age_days(now),
         behind=behind(current, target.version),
         in_cooldown=held,
-        new_requirement=str(new) if new is not None else None,
+        new_requirement=new,
     )
 
 
