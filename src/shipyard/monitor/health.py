@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,11 @@ def _review(root: Path, facts: HealthFacts) -> tuple[list[Any], Mapping[str, Any
         msg = "repo-review is not installed; reinstall shipyard (`pip install shipyard`)."
         raise ToolMissing(msg) from None
 
-    functions = dict(collect_fixtures())
-    functions["shipyard"] = lambda: facts
+    def bound() -> HealthFacts:
+        return facts
+
+    functions: dict[str, Callable[..., Any]] = dict(collect_fixtures())
+    functions["shipyard"] = bound
     fixtures = compute_fixtures(root, root, functions)
     checks = collect_checks(fixtures)
     families = collect_families(fixtures)
