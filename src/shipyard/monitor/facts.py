@@ -9,12 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-
-import httpx
 
 from shipyard import config as config_mod
 from shipyard.errors import ShipyardError
@@ -122,12 +119,11 @@ def gather(
     root: Path,
     *,
     config: config_mod.Config | None = None,
-    env: Mapping[str, str] | None = None,
-    client: httpx.Client | None = None,
+    github: gh.GitHub | None = None,
+    github_note: str = "GitHub is queried only by `invoke monitor`",
     now: dt.datetime | None = None,
 ) -> HealthFacts:
-    """Everything the shipyard checks need; GitHub only when a token is present."""
-    env = os.environ if env is None else env
+    """Everything the shipyard checks need; GitHub only when a client is given."""
     now = now or dt.datetime.now(dt.UTC)
     config_error = ""
     if config is None:
@@ -139,11 +135,10 @@ def gather(
     tag, tag_time, tag_note = last_release_tag(root, settings.release_tag)
     audit, audit_note = _audit(config.reports) if config else (None, config_error)
 
-    github, github_note = None, "GitHub is queried only by `invoke monitor`"
-    if client is not None:
-        connected, github_note = gh.connect(root, settings, client=client, env=env)
+    facts = None
+    if github is not None:
         try:
-            github = _github(connected) if connected else None
+            facts = _github(github)
         except gh.GitHubError as exc:
             unreachable = exc.status is None
             github_note = f"{'unreachable' if unreachable else 'GitHub could not be read'}: {exc}"
@@ -159,6 +154,6 @@ def gather(
         tag_note=tag_note,
         audit=audit,
         audit_note=audit_note,
-        github=github,
+        github=facts,
         github_note=github_note,
     )
