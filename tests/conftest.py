@@ -51,7 +51,7 @@ def sample_project(tmp_path: Path) -> SampleFactory:
                 def test_add() -> None:
                     assert add(1, 2) == 3
             """,
-            "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n",
+            "noxfile.py": "from shipyard import sessions  # noqa: F401\n",
         }
         write_files(root, {**base, **(files or {})})
         return root

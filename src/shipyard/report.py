@@ -183,6 +183,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_result(result: StageResult, reports_dir: Path) -> Path:
+    """Write `<reports>/<stage>.json`; top-level JSON files of the reports dir are results only."""
     path = reports_dir / f"{result.stage}.json"
     write_atomic(path, json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
     return path

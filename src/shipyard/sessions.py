@@ -189,6 +189,7 @@ def lint_session(session: nox.Session) -> None:
 @nox.session(
     name="test",
     python=list(_test_pythons(_CONFIG)),
+    download_python="never",
     venv_backend=_BACKEND,
     reuse_venv=True,
 )

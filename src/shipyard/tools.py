@@ -80,7 +80,9 @@ class ToolEnv:
                 f"'{argv[0]}' was not found{where} or on PATH; install it, or run the nox session."
             )
             raise ToolMissing(msg)
-        full_env = {**os.environ, **self.env, **(env or {}), "PATH": self._path()}
+        # A tool never inherits the caller's own coverage measurement.
+        outer = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+        full_env = {**outer, **self.env, **(env or {}), "PATH": self._path()}
         full_env.pop("PYTHONHOME", None)
         if self.bin_dir is not None and (self.bin_dir.parent / "pyvenv.cfg").exists():
             full_env["VIRTUAL_ENV"] = str(self.bin_dir.parent)

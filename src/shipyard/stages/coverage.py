@@ -43,11 +43,11 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     cov = ["python", "-m", "coverage"]
     steps = [
         [*cov, "combine", "--keep", "--quiet", f"--data-file={combined}", *map(str, parts)],
-        [*cov, "json", f"--data-file={combined}", "-o", str(config.reports / "coverage.json")],
-        [*cov, "xml", f"--data-file={combined}", "-o", str(config.reports / "coverage.xml")],
+        [*cov, "json", f"--data-file={combined}", "-o", str(data_dir / "coverage.json")],
+        [*cov, "xml", f"--data-file={combined}", "-o", str(data_dir / "coverage.xml")],
     ]
     if config.coverage.html:
-        html = ["html", f"--data-file={combined}", "-d", str(config.reports / "htmlcov")]
+        html = ["html", f"--data-file={combined}", "-d", str(data_dir / "htmlcov")]
         steps.append([*cov, *html])
     for argv in steps:
         done = tools.run(argv, cwd=config.root)
@@ -60,7 +60,7 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
     tools.run([*cov, "report", f"--data-file={combined}"], cwd=config.root, stream=True)
 
     # The gate compares the exact fraction, never a rounded percentage.
-    totals = json.loads((config.reports / "coverage.json").read_text(encoding="utf-8"))["totals"]
+    totals = json.loads((data_dir / "coverage.json").read_text(encoding="utf-8"))["totals"]
     fraction = covered_fraction(totals)
     floor = config.gates.coverage
     artifacts = ["coverage.json", "coverage.xml"] + (["htmlcov"] if config.coverage.html else [])
@@ -72,7 +72,7 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
             reason=reason,
             metrics=metrics,
             duration=time.perf_counter() - start,
-            artifacts=tuple(str(config.reports_dir / a) for a in artifacts),
+            artifacts=tuple(str(config.reports_dir / "coverage" / a) for a in artifacts),
         )
 
     if fraction is None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
 import re
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from shipyard.config import Config
 from shipyard.report import Finding, Severity, StageResult, Status
-from shipyard.tools import ToolEnv
+from shipyard.tools import Completed, ToolEnv
 
 __all__ = ["REQUIREMENTS", "mypy_configured", "run_lint"]
 
@@ -43,18 +45,34 @@ def mypy_configured(root: Path) -> bool:
     return False
 
 
+def _relative(filename: str, root: Path) -> str:
+    path = Path(filename)
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(root.resolve())
+    return path.as_posix()
+
+
+def _ruff_failure(done: Completed) -> list[Finding]:
+    # ruff itself failed (a syntax error, a bad config): keep its own words.
+    text = (done.stderr or done.stdout).strip()
+    return [Finding(rule="ruff", message=text, severity=Severity.HIGH, tool="ruff")]
+
+
+def _ruff_json(done: Completed) -> list[dict[str, Any]] | None:
+    try:
+        items = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        return None
+    return items if isinstance(items, list) and done.returncode in (0, 1) else None
+
+
 def _ruff_format(tools: ToolEnv, root: Path) -> list[Finding]:
-    done = tools.run(["ruff", "format", "--check", "."], cwd=root)
-    if done.returncode == 0:
-        return []
-    files = [
-        line.removeprefix("Would reformat: ").strip()
-        for line in (done.stdout + done.stderr).splitlines()
-        if line.startswith("Would reformat: ")
-    ]
-    if not files:  # ruff itself failed (a syntax error, a bad config): keep its words.
-        text = (done.stderr or done.stdout).strip()
-        return [Finding(rule="ruff-format", message=text, severity=Severity.HIGH, tool="ruff")]
+    done = tools.run(["ruff", "format", "--check", "--output-format=json", "."], cwd=root)
+    items = _ruff_json(done)
+    if items is None:
+        return _ruff_failure(done)
+    files = sorted({_relative(item["filename"], root) for item in items})
     return [
         Finding(rule="format", message="file is not formatted", path=path, tool="ruff")
         for path in files
@@ -63,27 +81,19 @@ def _ruff_format(tools: ToolEnv, root: Path) -> list[Finding]:
 
 def _ruff_check(tools: ToolEnv, root: Path) -> list[Finding]:
     done = tools.run(["ruff", "check", "--output-format=json", "--no-fix", "."], cwd=root)
-    try:
-        items = json.loads(done.stdout or "[]")
-    except json.JSONDecodeError:
-        items = None
-    if items is None or (done.returncode not in (0, 1)):
-        text = (done.stderr or done.stdout).strip()
-        return [Finding(rule="ruff", message=text, severity=Severity.HIGH, tool="ruff")]
-    findings = []
-    for item in items:
-        path = Path(item["filename"])
-        rel = path.relative_to(root.resolve()) if path.is_absolute() else path
-        findings.append(
-            Finding(
-                rule=item.get("code") or "syntax",
-                message=item["message"],
-                path=rel.as_posix(),
-                line=item.get("location", {}).get("row"),
-                tool="ruff",
-            )
+    items = _ruff_json(done)
+    if items is None:
+        return _ruff_failure(done)
+    return [
+        Finding(
+            rule=item.get("code") or "syntax",
+            message=item["message"],
+            path=_relative(item["filename"], root),
+            line=(item.get("location") or {}).get("row"),
+            tool="ruff",
         )
-    return findings
+        for item in items
+    ]
 
 
 def _mypy(tools: ToolEnv, config: Config) -> list[Finding]:
