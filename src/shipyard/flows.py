@@ -6,6 +6,7 @@ A project's tasks.py imports it: `from shipyard.flows import *`.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from invoke.collection import Collection
@@ -38,18 +39,25 @@ def ci(c: Context, sessions: str = "") -> None:
         "root": "project root (default: the current directory)",
     }
 )
-def monitor(c: Context, apply: bool = False, root: str = ".") -> None:  # noqa: ARG001
+def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
     """Check health, dependency freshness, performance and security; alert when needed.
 
     Exits 1 when something needs a person, 6 when the network is unreachable.
     """
     from shipyard import config  # noqa: PLC0415
     from shipyard.errors import ShipyardError  # noqa: PLC0415
-    from shipyard.monitor.run import run_monitor  # noqa: PLC0415
-    from shipyard.report import console, render_table  # noqa: PLC0415
+    from shipyard.monitor.run import run_monitor, security_from_audit  # noqa: PLC0415
+    from shipyard.report import StageResult, console, render_table  # noqa: PLC0415
+
+    def audit() -> StageResult:
+        since = time.time()
+        with c.cd(root):
+            done = c.run(" ".join(_nox("audit")), warn=True, pty=False)
+        return security_from_audit(project, since=since, exit_code=done.exited if done else 1)
 
     try:
-        report = run_monitor(config.load(Path(root)), apply=apply)
+        project = config.load(Path(root))
+        report = run_monitor(project, apply=apply, audit=audit)
     except ShipyardError as exc:
         msg = f"shipyard: error: {exc}"
         raise Exit(msg, code=int(exc.code)) from None

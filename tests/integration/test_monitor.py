@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -320,7 +323,7 @@ def test_alerts_are_raised_once_commented_on_change_and_closed_when_clear(
 
     # Neither secret is ever written or printed.
     out = capsys.readouterr()
-    state = Path(__import__("os").environ["SHIPYARD_STATE_DIR"])
+    state = Path(os.environ["SHIPYARD_STATE_DIR"])
     for path, text in every_text(project.root / ".shipyard", state):
         assert TOKEN not in text, path
         assert SECRET not in text, path
@@ -337,3 +340,28 @@ def test_a_failing_webhook_is_reported_without_its_url(project: Project, index: 
     assert alerts.status is Status.WARNED
     assert alerts.reason == "health: webhook answered HTTP 500"
     assert SECRET not in report.json_path.read_text()
+
+
+def test_invoke_monitor_runs_every_part_and_reports_the_missing_audit(
+    project: Project, index: SimpleIndex
+):
+    (project.root / "tasks.py").write_text("from shipyard.flows import ns  # noqa: F401\n")
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "monitor"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr
+    data = json.loads((project.root / ".shipyard/reports/monitor.json").read_text())
+    parts = {p["stage"]: p for p in data["parts"]}
+    assert parts["freshness"]["status"] == "warned"
+    # This sample has no noxfile, so its audit session cannot run: said, not hidden.
+    assert parts["security"]["status"] == "skipped"
+    assert "`nox -s audit` exited" in parts["security"]["reason"]
+    assert "shipyard monitor" in done.stderr

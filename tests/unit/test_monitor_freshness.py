@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 from shipyard.monitor import deps, freshness
-from shipyard.monitor.index import Release
+from shipyard.monitor.index import SIMPLE_JSON, LookupFailed, PackageIndex, Release, _releases
 
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
@@ -167,3 +169,77 @@ def test_a_configured_requirement_file_that_is_missing_is_a_problem(tmp_path: Pa
     assert [(p.where, p.message) for p in found.problems] == [
         ("reqs/missing.txt", "configured but not found")
     ]
+
+
+# -- reading index answers ---------------------------------------------------------------
+
+
+def parse(body: bytes, content_type: str, *, api: str = "simple") -> list[Release]:
+    response = httpx.Response(200, headers={"content-type": content_type}, content=body)
+    with httpx.Client() as client:
+        index = PackageIndex("http://index.invalid/simple", api=api, client=client)  # type: ignore[arg-type]
+        return _releases(index._parse(response, "http://index.invalid/simple/foo/"))
+
+
+def test_pep691_json_yank_reasons_and_upload_times() -> None:
+    body = {
+        "meta": {"api-version": "1.1"},
+        "name": "foo",
+        "files": [
+            {"filename": "foo-1.0.tar.gz", "upload-time": "2025-01-02T00:00:00Z", "yanked": False},
+            {"filename": "foo-1.0-py3-none-any.whl", "upload-time": "2025-01-01T00:00:00Z"},
+            {"filename": "foo-1.1.tar.gz", "yanked": "broken"},
+            {"filename": "foo-1.2-py3-none-any.whl", "yanked": True},
+            {"filename": "foo-1.2.tar.gz", "yanked": False},
+            {"filename": "foo-1.3.exe"},
+        ],
+    }
+    releases = parse(json.dumps(body).encode(), "application/vnd.pypi.simple.v1+json")
+    assert [(str(r.version), r.yanked) for r in releases] == [
+        ("1.0", False),
+        ("1.1", True),
+        ("1.2", False),  # only one of its files is yanked
+    ]
+    assert releases[0].uploaded == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    assert releases[1].uploaded is None
+
+
+def test_pep503_html_pages_carry_yanks_but_no_times() -> None:
+    page = (
+        b'<a href="../../packages/foo-1.0.tar.gz#sha256=ab">foo-1.0.tar.gz</a>'
+        b'<a href="/p/foo-2.0-py3-none-any.whl" data-yanked="">foo-2.0</a>'
+    )
+    releases = parse(page, "text/html; charset=utf-8")
+    assert [(str(r.version), r.yanked, r.uploaded) for r in releases] == [
+        ("1.0", False, None),
+        ("2.0", True, None),
+    ]
+
+
+def test_the_pypi_json_api() -> None:
+    body = {
+        "releases": {
+            "1.0": [{"upload_time_iso_8601": "2024-05-01T10:00:00.000000Z", "yanked": False}],
+            "2.0": [{"upload_time_iso_8601": "2024-06-01T10:00:00Z", "yanked": True}],
+            "not a version": [{}],
+            "3.0": [],
+        }
+    }
+    releases = parse(json.dumps(body).encode(), "application/json", api="json")
+    assert [(str(r.version), r.yanked) for r in releases] == [("1.0", False), ("2.0", True)]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b'{"meta": {"api-version": "2.0"}, "files": []}', SIMPLE_JSON, "version 2.0"),
+        (b"{not json", SIMPLE_JSON, "not valid JSON"),
+        (b'{"files": "nope"}', SIMPLE_JSON, "no 'files' list"),
+        (b"hello", "text/plain", "content type 'text/plain'"),
+    ],
+)
+def test_answers_that_are_not_an_index_page_fail_the_lookup(
+    body: bytes, content_type: str, words: str
+) -> None:
+    with pytest.raises(LookupFailed, match=words):
+        parse(body, content_type)

@@ -228,7 +228,7 @@ def _finding(item: Freshness, cooldown_days: int) -> Finding:
         path=str(dep.path),
         line=dep.line,
         tool="shipyard",
-        extra=item.to_json(),
+        extra={**item.to_json(), "fingerprint": f"{dep.name}|{item.proposal}|{dep.where}"},
     )
 
 

@@ -83,7 +83,13 @@ def _finding(result: Any) -> Finding:
         message=f"{result.description}: {first}" if first else str(result.description),
         severity=severity,
         tool="repo-review",
-        extra={"family": result.family, "url": result.url, "details": details},
+        extra={
+            "family": result.family,
+            "url": result.url,
+            "details": details,
+            # Alerts compare fingerprints: which checks fail, not their changing numbers.
+            "fingerprint": result.name,
+        },
     )
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,13 @@ from shipyard.report import (
     StageResult,
     Status,
     append_step_summary,
+    read_result,
     render_markdown,
     write_atomic,
     write_result,
 )
 
-__all__ = ["PARTS", "MonitorReport", "run_monitor"]
+__all__ = ["PARTS", "MonitorReport", "run_monitor", "security_from_audit"]
 
 #: The parts every run reports on, in order.
 PARTS = ("health", "freshness", "performance", "security")
@@ -69,9 +70,26 @@ def _performance(config: Config) -> StageResult:  # noqa: ARG001
     return _not_yet("performance", "shipyard.stages.bench.trend")
 
 
-def _security(config: Config) -> StageResult:  # noqa: ARG001
-    # The scheduled audit: lands with the audit issue (shipyard.stages.audit).
-    return _not_yet("security", "shipyard.stages.audit")
+def security_from_audit(config: Config, *, since: float, exit_code: int) -> StageResult:
+    """The security part: the audit result that `nox -s audit` wrote after `since`."""
+    path = config.reports / "audit.json"
+    try:
+        audit = read_result(path)
+    except (OSError, ValueError, KeyError) as exc:
+        reason = f"`nox -s audit` exited {exit_code} without a readable {path.name} ({exc})"
+        return StageResult(stage="security", status=Status.SKIPPED, reason=reason)
+    if audit.finished_at < since:
+        reason = f"`nox -s audit` exited {exit_code} and wrote no new {path.name}"
+        return StageResult(stage="security", status=Status.SKIPPED, reason=reason)
+    reason = f"audit: {audit.reason}" if audit.reason else "audit"
+    return dataclasses.replace(audit, stage="security", reason=reason)
+
+
+def _security(audit: Callable[[], StageResult] | None) -> StageResult:
+    if audit is None:
+        reason = "the audit runs only from `invoke monitor` (it needs the audit session)"
+        return StageResult(stage="security", status=Status.SKIPPED, reason=reason)
+    return audit()
 
 
 def _freshness(
@@ -108,14 +126,17 @@ def _parts(
     apply: bool,
     env: Mapping[str, str],
     now: dt.datetime | None,
+    audit: Callable[[], StageResult] | None,
 ) -> list[StageResult]:
+    # The audit goes first: health's SY031 reads the result it writes.
+    security = _security(audit)
     hub, hub_reason = github.connect(config.root, config.monitor, client=client, env=env)
     known = facts.gather(
         config.root, config=config, github=hub, github_note=hub_reason or "", now=now
     )
     parts = [health.run_health(config, facts=known)]
     fresh, items = _freshness(config, client, now)
-    parts += [fresh, _performance(config), _security(config)]
+    parts += [fresh, _performance(config), security]
     if apply:
         parts.append(update.apply_updates(config, items, github=hub, github_reason=hub_reason))
     parts.append(
@@ -132,8 +153,13 @@ def run_monitor(
     apply: bool = False,
     env: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
+    audit: Callable[[], StageResult] | None = None,
 ) -> MonitorReport:
-    """Run every part, write the report, and say whether anything needs a person."""
+    """Run every part, write the report, and say whether anything needs a person.
+
+    `audit` runs the audit (the flow passes one that runs `nox -s audit`) and returns
+    the security part; it is called only when the network is reachable.
+    """
     started = time.monotonic()
     env = os.environ if env is None else env
     settings = config.monitor
@@ -144,7 +170,8 @@ def run_monitor(
         except Unreachable as exc:
             parts, unreachable = _unreachable(str(exc), apply=apply), True
         else:
-            parts, unreachable = _parts(config, client, apply=apply, env=env, now=now), False
+            parts = _parts(config, client, apply=apply, env=env, now=now, audit=audit)
+            unreachable = False
     return _write(config, parts, unreachable=unreachable, duration=time.monotonic() - started)
 
 
