@@ -14,8 +14,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from shipyard import __version__, config
-from shipyard.errors import ExitCode, ShipyardError, UsageError
+from shipyard import __version__, config, matrix
+from shipyard.errors import ExitCode, ShipyardError, ToolMissing, UsageError
+from shipyard.report import console
 
 __all__ = ["main"]
 
@@ -58,10 +59,55 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- shipyard matrix -------------------------------------------------------------------
+
+
+def _add_matrix(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("matrix", help="print the build matrix: targets, runners, what runs here")
+    show = p.add_mutually_exclusive_group()
+    show.add_argument("--json", action="store_true", help="print the GitHub matrix include list")
+    show.add_argument("--only", metavar="ID", help="print the nox command that runs target ID")
+    show.add_argument("--print-identifiers", action="store_true", help="print one id a line")
+    p.set_defaults(func=_cmd_matrix)
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    resolved = config.load(args.root)
+    plan = matrix.plan(resolved)
+    for warning in plan.warnings:
+        sys.stderr.write(f"shipyard: warning: {warning}\n")
+
+    if args.json:
+        sys.stdout.write(json.dumps(matrix.github_include(plan)) + "\n")
+    elif args.print_identifiers:
+        sys.stdout.write("".join(f"{target_id}\n" for target_id in plan.ids))
+    elif args.only:
+        sys.stdout.write(_reproduce(plan, args.only, resolved.root) + "\n")
+    else:
+        console(stderr=False).print(matrix.render_table(plan))
+    return ExitCode.OK
+
+
+def _reproduce(plan: matrix.Plan, target_id: str, root: Path) -> str:
+    target = plan.find(target_id)
+    os_name, arch = matrix.host()
+    if (target.os, target.arch) != (os_name, arch):
+        msg = (
+            f"{target.id} needs a {target.os}/{target.arch} machine (CI runs it on "
+            f"{target.runner}); this one is {os_name}/{arch}."
+        )
+        raise ToolMissing(msg)
+    session = matrix.session_for(matrix.nox_sessions(root), target)
+    return matrix.nox_command(target, session)
+
+
 # -- the parser and the door -------------------------------------------------------------
 
 #: Each adds its subparser and sets `func`. Later subcommands append themselves here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [_add_config]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _add_config,
+    _add_matrix,
+]
 
 
 def build_parser() -> _Parser:

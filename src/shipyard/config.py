@@ -26,6 +26,8 @@ __all__ = [
     "CoverageConfig",
     "GatesConfig",
     "LintConfig",
+    "MatrixConfig",
+    "MatrixOverride",
     "MonitorConfig",
     "ProjectMeta",
     "TestConfig",
@@ -103,7 +105,7 @@ class CoverageConfig:
     html: bool = option(default=True, help="Write an HTML report next to the XML one.")
 
 
-# -- monitor --
+# -- monitor -------------------------------------------------------------------------------
 
 
 def _owner_repo(value: Any) -> str | None:
@@ -176,6 +178,62 @@ class MonitorConfig:
     )
 
 
+# -- matrix --------------------------------------------------------------------------------
+
+_PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)(t?)")
+_FREE_THREADED_SINCE = 13
+
+
+def python_version_list(value: Any) -> str | None:
+    for item in value:
+        match = _PYTHON_VERSION.fullmatch(item)
+        if match is None:
+            return (
+                f"Python versions like '3.12', or '3.13t' for free-threaded ({item!r} is not one)"
+            )
+        if match[2] and int(match[1]) < _FREE_THREADED_SINCE:
+            return f"free-threaded versions from 3.13 on ({item!r} has no free-threaded build)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixOverride:
+    env: Mapping[str, str] = option({}, help="Environment variables set for matching targets.")
+    requirements: tuple[str, ...] = option(
+        [], help="Extra requirements installed for matching targets."
+    )
+    runner: str | None = option(None, help="GitHub runner label for matching targets.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixConfig:
+    python: tuple[str, ...] | None = option(
+        None,
+        help="Python versions, like '3.12' or '3.13t' (free-threaded). "
+        "Default: the supported CPython versions that requires-python allows.",
+        check=python_version_list,
+    )
+    platforms: tuple[str, ...] = option(
+        ["linux_x86_64", "linux_aarch64", "macos_x86_64", "macos_arm64", "windows_amd64"],
+        help="Platforms as OS_ARCH: linux_x86_64, linux_aarch64, macos_x86_64, macos_arm64, "
+        "windows_amd64, windows_arm64.",
+    )
+    build: tuple[str, ...] = option(
+        ["*"], help="Selectors of the targets to build, like 'cp3{11,12}-*' (globs, braces)."
+    )
+    skip: tuple[str, ...] = option(
+        [], help="Selectors of the targets to leave out; skip wins over build."
+    )
+    overrides: Mapping[str, MatrixOverride] = option(
+        {},
+        help="Tables keyed by a selector changing env, requirements or runner of the targets "
+        "it matches; applied in order, later wins.",
+    )
+    runners: Mapping[str, str] = option(
+        {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -196,13 +254,13 @@ class Config:
     reports_dir: Path = option(
         Path(".shipyard/reports"), help="Where stage results and reports are written."
     )
-    python: tuple[str, ...] | None = option(
-        None, help="Python versions to test, like '3.12'. Default: from requires-python."
-    )
     gates: GatesConfig = option(GatesConfig, help="The numbers the gates compare against.")
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+    matrix: MatrixConfig = option(
+        MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
     monitor: MonitorConfig = option(
         MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
     )

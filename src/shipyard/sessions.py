@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nox
 
-from shipyard import __version__
+from shipyard import __version__, matrix
 from shipyard import config as config_mod
 from shipyard.errors import ShipyardError
 from shipyard.report import (
@@ -62,24 +62,21 @@ def _config_or_exit() -> config_mod.Config:
 _CONFIG = _config_or_exit()
 
 
-# Replaced by shipyard.matrix once the build matrix (issue 3) lands.
-_SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+def _plan_or_exit(config: config_mod.Config) -> matrix.Plan:
+    try:
+        return matrix.plan(config)
+    except ShipyardError as exc:
+        sys.stderr.write(f"shipyard: {exc}\n")
+        raise SystemExit(int(exc.code)) from None
 
 
-def _test_pythons(config: config_mod.Config) -> tuple[str, ...]:
-    from packaging.specifiers import SpecifierSet  # noqa: PLC0415
-
-    if config.python:
-        return config.python
-    spec = SpecifierSet(config.project.requires_python or "" if config.project else "")
-    return tuple(v for v in _SUPPORTED_PYTHONS if spec.contains(f"{v}.0"))
+_PLAN = _plan_or_exit(_CONFIG)
+_HERE, _LEFT_OUT = matrix.runnable_here(_PLAN)
 
 
-def _host_target_id(python: str) -> str:
-    import platform  # noqa: PLC0415
-
-    system = {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
-    return f"cp{python.replace('.', '')}-{system}_{platform.machine().lower()}"
+def _test_pythons() -> list[str] | None:
+    # No target runs here: one session under the current Python, which says so and skips.
+    return list(dict.fromkeys(t.python for t in _HERE)) or None
 
 
 # -- installing, once ---------------------------------------------------------------------
@@ -188,24 +185,32 @@ def lint_session(session: nox.Session) -> None:
 
 @nox.session(
     name="test",
-    python=list(_test_pythons(_CONFIG)),
+    python=_test_pythons(),
     download_python="never",
     venv_backend=_BACKEND,
     reuse_venv=True,
 )
 def test_session(session: nox.Session) -> None:
-    """pytest once per Python, with coverage measured in the same run."""
+    """pytest once per target this machine can run, with coverage measured in the same run."""
+    for warning in _PLAN.warnings:
+        session.warn(warning)
+    if _LEFT_OUT:
+        session.log(matrix.left_out_message(_LEFT_OUT))
+    target = matrix.local_target(_PLAN, str(session.python))
+    if target is None:
+        os_name, arch = matrix.host()
+        session.skip(f"no target of the build matrix runs on {os_name}/{arch}")
+    session.env.update(target.env)
     install(
         session,
-        [*test.REQUIREMENTS, *_CONFIG.test.requirements],
+        [*test.REQUIREMENTS, *_CONFIG.test.requirements, *target.requirements],
         project_extras=test.test_extras(_CONFIG),
     )
-    target = _host_target_id(str(session.python))
     record(
         session,
-        f"test-{target}",
+        f"test-{target.id}",
         lambda: test.run_tests(
-            _CONFIG, tool_env(session), target=target, extra_args=tuple(session.posargs)
+            _CONFIG, tool_env(session), target=target.id, extra_args=tuple(session.posargs)
         ),
     )
 
