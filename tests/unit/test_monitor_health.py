@@ -217,3 +217,20 @@ def test_the_fingerprint_ignores_timings_and_follows_the_findings() -> None:
     assert first[0][0].fingerprint == later[0][0].fingerprint
     assert first[0][0].fingerprint != other[0][0].fingerprint
     assert first[0][0].marker() in first[0][0].markdown()
+
+
+def test_shipyard_health_prints_every_check_and_exits_1_below_the_floor(
+    sample_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipyard import cli  # noqa: PLC0415
+
+    root = sample_project(tool="[tool.shipyard.monitor]\nhealth-floor = 100\n")
+    code = cli.main(["--root", str(root), "health", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {"SY010", "SY041"} <= {c["name"] for c in out["checks"]}
+    assert (root / ".shipyard/reports/health.json").is_file()
+
+    root = sample_project(name="other", tool="[tool.shipyard.monitor]\nhealth-floor = 0\n")
+    assert cli.main(["--root", str(root), "health"]) == 0
+    assert "SY013" in capsys.readouterr().out

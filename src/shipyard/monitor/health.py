@@ -14,12 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from shipyard.config import Config
 from shipyard.errors import ToolMissing
 from shipyard.monitor.facts import HealthFacts
 from shipyard.report import Finding, Severity, StageResult, Status, write_atomic
 
-__all__ = ["STAGE", "run_health", "score"]
+__all__ = ["STAGE", "render_checks", "run_health", "score"]
 
 STAGE = "health"
 #: Checks whose failure needs a person whatever the score.
@@ -155,3 +157,17 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def render_checks(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """The checks as a terminal table: failed first, then skipped, then passed."""
+    order = {"failed": 0, "skipped": 1, "passed": 2}
+    style = {"failed": "red", "skipped": "dim", "passed": "green"}
+    table = Table(title="shipyard health", title_justify="left")
+    for column in ("check", "result", "description", "details"):
+        table.add_column(column, overflow="fold")
+    for row in sorted(rows, key=lambda r: (order[r["result"]], r["name"])):
+        details = row["details"].splitlines()[0] if row["details"] else row["skip_reason"]
+        result = f"[{style[row['result']]}]{row['result']}[/]"
+        table.add_row(row["name"], result, row["description"], details)
+    return table

@@ -42,7 +42,7 @@ from shipyard.report import (
     write_result,
 )
 
-__all__ = ["PARTS", "MonitorReport", "run_monitor", "security_from_audit"]
+__all__ = ["PARTS", "MonitorReport", "check_health", "run_monitor", "security_from_audit"]
 
 #: The parts every run reports on, in order.
 PARTS = ("health", "freshness", "performance", "security")
@@ -145,6 +145,17 @@ def _parts(
         )
     )
     return parts
+
+
+def check_health(config: Config, *, env: Mapping[str, str] | None = None) -> StageResult:
+    """The health part alone (`shipyard health`), GitHub included when a token is set."""
+    env = os.environ if env is None else env
+    with httpx.Client(timeout=config.monitor.timeout) as client:
+        hub, hub_reason = github.connect(config.root, config.monitor, client=client, env=env)
+        known = facts.gather(config.root, config=config, github=hub, github_note=hub_reason)
+        result = health.run_health(config, facts=known)
+    write_result(result, config.reports)
+    return result
 
 
 def run_monitor(
