@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -284,8 +285,12 @@ def set_floor(project: Project, floor: int) -> None:
 
 
 def test_alerts_are_raised_once_commented_on_change_and_closed_when_clear(
-    project: Project, index: SimpleIndex, capsys: pytest.CaptureFixture[str]
+    project: Project,
+    index: SimpleIndex,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ):
+    caplog.set_level(logging.DEBUG)
     set_floor(project, 100)  # every failed check now fails health
     with FakeGitHub(repository="acme/widget", token=TOKEN) as github, Webhook(SECRET) as hook:
         env = {
@@ -327,8 +332,9 @@ def test_alerts_are_raised_once_commented_on_change_and_closed_when_clear(
     for path, text in every_text(project.root / ".shipyard", state):
         assert TOKEN not in text, path
         assert SECRET not in text, path
-    assert TOKEN not in out.out + out.err
-    assert SECRET not in out.out + out.err
+    assert TOKEN not in out.out + out.err + caplog.text
+    assert SECRET not in out.out + out.err + caplog.text
+    assert "HTTP Request: GET" in caplog.text  # httpx does log, just never the webhook
 
 
 def test_a_failing_webhook_is_reported_without_its_url(project: Project, index: SimpleIndex):

@@ -16,14 +16,16 @@ any output: failures name the channel and the HTTP status only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ __all__ = ["Alert", "deliver", "raised_and_cleared", "state_path"]
 STAGE = "alerts"
 _MARK = re.compile(r"<!-- shipyard-monitor:kind=(?P<kind>[\w-]+) fingerprint=(?P<fp>\w+) -->")
 _MAX_ROWS = 50
+_SECTION_MAX = 3000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -122,7 +125,10 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _slack_body(text: str) -> dict[str, Any]:
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    # Slack caps a section's text at 3000 characters.
+    short = text if len(text) <= _SECTION_MAX else text[: _SECTION_MAX - 1] + "…"
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": short}}
+    return {"text": text, "blocks": [section]}
 
 
 def _alert_text(alert: Alert, project: str) -> str:
@@ -132,10 +138,25 @@ def _alert_text(alert: Alert, project: str) -> str:
     return f"{head}\n{top}{more}"
 
 
+@contextlib.contextmanager
+def _quiet_http() -> Iterator[None]:
+    """Keep httpx from logging the request line: the webhook URL is the secret."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _post(client: httpx.Client, url: str, body: Mapping[str, Any]) -> str:
     """POST `body`; an error message naming only the status, or ''."""
     try:
-        response = client.post(url, json=body)
+        with _quiet_http():
+            response = client.post(url, json=body)
     except httpx.TransportError as exc:
         return f"webhook unreachable ({type(exc).__name__})"
     if response.status_code >= httpx.codes.BAD_REQUEST:
