@@ -54,3 +54,21 @@ def test_invoke_monitor_names_a_bad_key_and_exits_2(tmp_path: Path):
     assert "tool.shipyard.monitor.cooldown" in done.stderr
     assert "Did you mean 'tool.shipyard.monitor.cooldown-days'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sy001_passes_on_generated_workflows_and_fails_once_they_drift(sample_project):
+    from shipyard import cli, config  # noqa: PLC0415
+    from shipyard.monitor import checks, facts  # noqa: PLC0415
+
+    root = sample_project()
+    assert cli.main(["--root", str(root), "workflows"]) == 0
+    known = facts.gather(root, config=config.load(root))
+    assert checks.SY001.check(known) == ""
+
+    ci = root / ".github/workflows/ci.yml"
+    ci.write_text(ci.read_text().replace("nox -s", "nox --no-venv -s", 1))
+    known = facts.gather(root, config=config.load(root))
+    message = checks.SY001.check(known)
+    assert message is not None
+    assert "ci.yml" in message
+    assert "shipyard workflows" in message

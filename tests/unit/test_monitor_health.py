@@ -71,14 +71,6 @@ def test_sy003_wants_read_only_top_level_permissions() -> None:
     assert "`job`: job `x` has `permissions: write-all`" in message
 
 
-def test_sy001_wants_workflows_that_run_shipyard() -> None:
-    flow = workflow()
-    flow["jobs"] = {"test": {"steps": [{"run": "pytest"}]}}
-    assert checks.SY001.check({"ci": flow}) is False
-    flow["jobs"] = {"test": {"steps": [{"run": "nox -s ci"}]}}
-    assert checks.SY001.check({"ci": flow}) is True
-
-
 def test_file_checks_look_where_projects_keep_those_files(tmp_path: Path) -> None:
     assert not checks.SY012.check(tmp_path)
     write_files(tmp_path, {".github/SECURITY.md": "x", "docs/changelog.rst": "x", "COPYING": "x"})
@@ -105,6 +97,23 @@ def test_sy020_and_sy021_read_the_configuration(tmp_path: Path) -> None:
 def known(tmp_path: Path, **changes: object) -> facts.HealthFacts:
     base = facts.HealthFacts(root=tmp_path, config=None, now=NOW)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_sy001_reports_the_drift_check(tmp_path: Path) -> None:
+    note = "the workflows cannot be generated here: no noxfile.py"
+    assert checks.SY001.check(known(tmp_path, workflows_note=note)) is None
+    assert checks.SY001.skip_reason(known(tmp_path, workflows_note=note)) == note
+
+    same = StageResult(stage="workflows", status=Status.PASSED)
+    assert checks.SY001.check(known(tmp_path, workflows=same)) == ""
+    drifted = StageResult(
+        stage="workflows",
+        status=Status.FAILED,
+        reason="out of date: ci.yml",
+        findings=[Finding(rule="workflow-update", message="x", path=".github/workflows/ci.yml")],
+    )
+    message = checks.SY001.check(known(tmp_path, workflows=drifted))
+    assert message == "out of date: ci.yml.\n\n- `.github/workflows/ci.yml`: workflow-update"
 
 
 def test_sy030_measures_days_since_the_last_release_tag(tmp_path: Path) -> None:

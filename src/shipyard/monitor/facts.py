@@ -17,6 +17,7 @@ from shipyard import config as config_mod
 from shipyard.errors import ShipyardError
 from shipyard.monitor import github as gh
 from shipyard.report import StageResult
+from shipyard.workflows import check
 
 __all__ = ["GitHubFacts", "HealthFacts", "gather"]
 
@@ -51,6 +52,9 @@ class HealthFacts:
     audit_note: str = ""
     github: GitHubFacts | None = None
     github_note: str = ""
+    #: `shipyard.workflows.check.drift` on the project, or why it could not run.
+    workflows: StageResult | None = None
+    workflows_note: str = ""
 
 
 def last_release_tag(root: Path, pattern: str) -> tuple[str | None, dt.datetime | None, str]:
@@ -90,6 +94,13 @@ def _audit(reports: Path) -> tuple[StageResult | None, str]:
         return StageResult.from_json(json.loads(path.read_text(encoding="utf-8"))), ""
     except (ValueError, KeyError, TypeError) as exc:
         return None, f"{path} cannot be read: {exc}"
+
+
+def _workflows(config: config_mod.Config) -> tuple[StageResult | None, str]:
+    try:
+        return check.drift(config), ""
+    except ShipyardError as exc:
+        return None, f"the workflows cannot be generated here: {exc}"
 
 
 def _github(client: gh.GitHub) -> GitHubFacts:
@@ -134,6 +145,7 @@ def gather(
     settings = config.monitor if config else config_mod.MonitorConfig()
     tag, tag_time, tag_note = last_release_tag(root, settings.release_tag)
     audit, audit_note = _audit(config.reports) if config else (None, config_error)
+    drift, drift_note = _workflows(config) if config else (None, config_error)
 
     facts = None
     if github is not None:
@@ -156,4 +168,6 @@ def gather(
         audit_note=audit_note,
         github=facts,
         github_note=github_note,
+        workflows=drift,
+        workflows_note=drift_note,
     )
