@@ -371,3 +371,19 @@ def test_invoke_monitor_runs_every_part_and_reports_the_missing_audit(
     assert parts["security"]["status"] == "skipped"
     assert "`nox -s audit` exited" in parts["security"]["reason"]
     assert "shipyard monitor" in done.stderr
+
+
+def test_a_failed_push_is_reported_without_the_remotes_credentials(
+    project: Project, index: SimpleIndex
+):
+    url = f"http://shipyard:{TOKEN}@127.0.0.1:{closed_port()}/remote.git"
+    git(project.root, "remote", "set-url", "origin", url)
+    report = run_monitor(load(project), apply=True, env={})
+
+    updates = {p.stage: p for p in report.parts}["updates"]
+    assert updates.status is Status.FAILED
+    assert all(f.rule == "updates.failed" for f in updates.findings)
+    assert "git push" in updates.findings[0].message
+    assert report.exit_code is ExitCode.GATE_FAILED
+    for path, text in every_text(project.root / ".shipyard"):
+        assert TOKEN not in text, path

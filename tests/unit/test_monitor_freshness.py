@@ -10,7 +10,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from shipyard.monitor import deps, freshness
+from shipyard.errors import ConfigError
+from shipyard.monitor import deps, freshness, update
 from shipyard.monitor.index import SIMPLE_JSON, LookupFailed, PackageIndex, Release, _releases
 
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
@@ -243,3 +244,86 @@ def test_answers_that_are_not_an_index_page_fail_the_lookup(
 ) -> None:
     with pytest.raises(LookupFailed, match=words):
         parse(body, content_type)
+
+
+# -- --apply: planning and rewriting -----------------------------------------------------
+
+
+def proposal(text: str, new: str, behind: str, *, path: str = "pyproject.toml", **where: object):
+    req = Requirement(text)
+    dep = deps.Dependency(
+        name=req.name,
+        requirement=req,
+        text=text,
+        path=Path(path),
+        **where,  # type: ignore[arg-type]
+    )
+    return freshness.Freshness(
+        dependency=dep,
+        current=None,
+        current_age_days=None,
+        newest=None,
+        newest_age_days=None,
+        proposal=Version("9"),
+        behind=behind,  # type: ignore[arg-type]
+        new_requirement=new,
+    )
+
+
+def test_plan_groups_minor_and_patch_together_and_each_major_alone() -> None:
+    items = [
+        proposal("a==1.0", "a==1.1", "minor", key=("project", "dependencies", 0)),
+        proposal("b==1.0", "b==1.0.1", "patch", key=("project", "dependencies", 1)),
+        proposal("c<2", "c<3", "major", key=("project", "dependencies", 2)),
+        proposal("c==1.0", "c==2.0", "major", path="requirements.txt", line=1),
+        proposal("d==1.0", "d==2.0", "major", path="uv.lock", key=("package", 0)),
+    ]
+    groups = update.plan(items, prefix="deps")
+    assert [(g.branch, [i.dependency.name for i in g.items]) for g in groups] == [
+        ("deps/minor-patch", ["a", "b"]),
+        ("deps/major-c", ["c", "c"]),  # lock files are not rewritten
+    ]
+
+
+def test_rewrite_pyproject_keeps_comments_and_layout() -> None:
+    text = textwrap.dedent(
+        """
+        [project]
+        dependencies = [
+            "foo>=1.2,<2",  # why this pin
+            # a comment line
+            "bar==1.0",
+        ]
+        [dependency-groups]
+        dev = [{include-group = "test"}, "ruff==0.1"]
+        """
+    )
+    items = [
+        proposal("bar==1.0", "bar==1.1", "minor", key=("project", "dependencies", 1)),
+        proposal("ruff==0.1", "ruff==0.2", "minor", key=("dependency-groups", "dev", 1)),
+    ]
+    assert update.rewrite_pyproject(text, items) == text.replace("bar==1.0", "bar==1.1").replace(
+        "ruff==0.1", "ruff==0.2"
+    )
+
+
+def test_rewriting_a_file_that_changed_meanwhile_is_an_error() -> None:
+    item = proposal("bar==1.0", "bar==1.1", "minor", key=("project", "dependencies", 0))
+    with pytest.raises(ConfigError, match=r"no longer reads 'bar==1\.0'"):
+        update.rewrite_pyproject('[project]\ndependencies = ["bar==0.9"]\n', [item])
+    line = proposal("bar==1.0", "bar==1.1", "minor", path="requirements.txt", line=2)
+    assert update.rewrite_lines("# pins\nbar==1.0 --hash=sha256:x\n", [line]) == (
+        "# pins\nbar==1.1 --hash=sha256:x\n"
+    )
+    with pytest.raises(ConfigError, match=r"requirements\.txt:2 no longer reads"):
+        update.rewrite_lines("bar==1.0\n", [line])
+
+
+def test_git_errors_never_show_credentials_from_a_remote_url() -> None:
+    said = "fatal: unable to access 'https://bot:ghp_abc/def@github.com/o/r.git/': 403"
+    assert update._CREDENTIALS.sub("://***@", said) == (
+        "fatal: unable to access 'https://***@github.com/o/r.git/': 403"
+    )
+    assert update._CREDENTIALS.sub("://***@", "https://github.com/o/r.git") == (
+        "https://github.com/o/r.git"
+    )

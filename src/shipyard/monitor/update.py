@@ -10,6 +10,7 @@ again.
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,7 @@ __all__ = ["Group", "Outcome", "apply_updates", "plan", "rewrite_pyproject"]
 
 STAGE = "updates"
 _MARKER = "<!-- shipyard-monitor:update -->"
+_CREDENTIALS = re.compile(r"://[^\s'\"/@]+(?::[^\s'\"@]*)?@")
 _FALLBACK_IDENTITY = (
     "-c",
     "user.name=shipyard",
@@ -149,7 +151,9 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     except FileNotFoundError:
         raise ToolMissing("git is not on PATH; `monitor --apply` needs it.") from None
     if check and done.returncode != 0:
-        msg = f"`git {' '.join(args)}` failed in {cwd}: {done.stderr.strip()}"
+        # A remote URL may carry credentials (https://user:token@host/...): never show them.
+        said = _CREDENTIALS.sub("://***@", done.stderr.strip())
+        msg = f"`git {' '.join(args)}` failed in {cwd}: {said}"
         raise GitFailed(msg)
     return done
 
