@@ -9,6 +9,7 @@ the JSON schema shipped in the package are all derived from those fields.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -22,14 +23,19 @@ from typing import Any, Literal
 from shipyard.errors import ConfigError
 
 __all__ = [
+    "AuditConfig",
+    "BenchConfig",
+    "BenchThresholds",
     "Config",
     "CoverageConfig",
     "GatesConfig",
+    "LicensePolicy",
     "LintConfig",
     "MatrixConfig",
     "MatrixOverride",
     "MonitorConfig",
     "ProjectMeta",
+    "Suppression",
     "TestConfig",
     "load",
     "option",
@@ -75,6 +81,19 @@ class GatesConfig:
     )
     lint_warnings: int = option(
         0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
+    )
+    max_severity: Literal["info", "low", "medium", "high", "critical"] = option(
+        "high", help="Audit findings of this severity or worse fail the audit gate."
+    )
+    bench_warn: Decimal = option(
+        Decimal(10),
+        help="A benchmark slowdown over this percent (and significant) warns.",
+        check=non_negative,
+    )
+    bench_fail: Decimal = option(
+        Decimal(20),
+        help="A benchmark slowdown over this percent (and significant) fails the bench gate.",
+        check=non_negative,
     )
 
 
@@ -275,6 +294,179 @@ class MatrixConfig:
     )
 
 
+# -- bench ---------------------------------------------------------------------------------
+
+
+def _confidence(value: Any) -> str | None:
+    return None if 50 <= value < 100 else "a confidence level from 50 to below 100 (percent)"  # noqa: PLR2004
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchThresholds:
+    warn: Decimal | None = option(
+        None, help="Warn line in percent for the matching benchmarks.", check=non_negative
+    )
+    fail: Decimal | None = option(
+        None, help="Fail line in percent for the matching benchmarks.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    path: Path = option(
+        Path("benchmarks"), help="The pytest-benchmark suite: a directory or a test file."
+    )
+    results: Path | None = option(
+        None,
+        help="Read this results file (Rust libtest output, a Criterion directory, generic "
+        "JSON) instead of running pytest-benchmark; `command` writes it.",
+    )
+    command: tuple[str, ...] = option(
+        [], help="The command that writes `results`; run before reading it, and for a rerun."
+    )
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
+    thresholds: Mapping[str, BenchThresholds] = option(
+        {},
+        help='Lines per benchmark by glob, like "*slow*" = { warn = 25, fail = 50 }; '
+        "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
+    )
+    statistic: Literal["p10", "median"] = option(
+        "p10",
+        help="What the verdict compares: the 10th percentile of the rounds (robust to a busy "
+        "machine) or their median. Both median and min changes are always reported.",
+    )
+    confidence: Decimal = option(
+        Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
+    )
+    rerun: bool = option(
+        default=True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+    )
+    baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
+        ["merge-base", "file", "default-branch"],
+        help="Where the baseline comes from, in order of preference.",
+    )
+    baseline_file: Path = option(
+        Path("benchmarks/baseline.json"), help="A committed baseline results file."
+    )
+    default_branch: str = option("main", help="The branch merge-bases and trends are taken on.")
+    history: Literal["state", "repo", "branch", "off"] = option(
+        "state",
+        help="Where runs are recorded: the user state dir, `history-path` in the repo, the git "
+        "branch `history-branch`, or nowhere.",
+    )
+    history_path: Path = option(
+        Path(".shipyard/bench-history"), help="History directory when history = 'repo'."
+    )
+    history_branch: str = option(
+        "shipyard-bench-history", help="History branch when history = 'branch'."
+    )
+    renames: Mapping[str, str] = option(
+        {}, help="Old benchmark name = new name, so history and baselines follow a rename."
+    )
+    trend_min_step: Decimal = option(
+        Decimal(5), help="Smallest step (percent) `shipyard bench trend` reports.", check=percent
+    )
+
+
+# -- audit -------------------------------------------------------------------------------
+
+AuditCheckName = Literal["vulns", "sast", "secrets", "licenses", "sbom"]
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+
+
+def iso_date(value: Any) -> str | None:
+    expected = "a date written YYYY-MM-DD, like '2030-01-31'"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return expected
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return expected
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LicensePolicy:
+    allow: tuple[str, ...] = option(
+        [
+            "MIT",
+            "MIT-0",
+            "BSD-2-Clause",
+            "BSD-3-Clause",
+            "0BSD",
+            "ISC",
+            "Apache-2.0",
+            "PSF-2.0",
+            "Python-2.0",
+            "Unlicense",
+            "CC0-1.0",
+            "Zlib",
+            "BSL-1.0",
+            "HPND",
+            "MPL-2.0",
+            "LGPL-2.1-*",
+            "LGPL-3.0-*",
+        ],
+        help="SPDX ids (globs allowed) of licences that pass.",
+    )
+    deny: tuple[str, ...] = option(
+        ["AGPL-*", "GPL-*", "SSPL-1.0"], help="SPDX ids (globs allowed) of licences that fail."
+    )
+    warn: tuple[str, ...] = option([], help="SPDX ids (globs allowed) of licences that warn.")
+    unknown: Literal["allow", "warn", "deny"] = option(
+        "warn", help="What a licence named by no list, or no licence at all, does."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Suppression:
+    id: str | None = option(None, help="A vulnerability id or any of its aliases.")
+    test: str | None = option(None, help="A bandit test id such as 'B602'.")
+    path: str | None = option(None, help="With `test`: a glob of the files it applies to.")
+    fingerprint: str | None = option(None, help="A secret's fingerprint (hashed_secret).")
+    package: str | None = option(None, help="A package whose licence finding is accepted.")
+    reason: str | None = option(None, help="Why the finding is accepted (required).")
+    expires: str | None = option(
+        None, help="Last day (YYYY-MM-DD) the suppression applies.", check=iso_date
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditConfig:
+    checks: tuple[AuditCheckName, ...] = option(
+        ["vulns", "sast", "secrets", "licenses", "sbom"], help="The checks the audit runs."
+    )
+    service: Literal["pypi", "osv"] = option(
+        "pypi", help="pip-audit's vulnerability service when no advisory-db is set."
+    )
+    osv_url: str | None = option(None, help="Another OSV API URL for pip-audit (service osv).")
+    advisory_db: Path | None = option(
+        None, help="A directory of OSV advisories (JSON or YAML): audit offline against it."
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirements or pylock files to audit. Default: requirements*.txt and pylock*.toml.",
+    )
+    sast_paths: tuple[Path, ...] | None = option(
+        None, help="What bandit scans. Default: the project's sources (not tests)."
+    )
+    secrets_history: bool = option(
+        default=True, help="Also scan every line added by every commit of the current branch."
+    )
+    secrets_baseline: Path = option(
+        Path(".secrets.baseline"), help="A detect-secrets baseline; its known secrets pass."
+    )
+    licenses: LicensePolicy = option(LicensePolicy, help="The licence policy.")
+    unknown_severity: SeverityName = option(
+        "high", help="The severity a vulnerability without a CVSS vector counts as."
+    )
+    suppress: tuple[Suppression, ...] = option(
+        [], help="Accepted findings, each with a reason and an optional expiry date."
+    )
+    timeout: int = option(900, help="Seconds each audit tool may run.", check=non_negative)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -299,12 +491,14 @@ class Config:
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+    audit: AuditConfig = option(AuditConfig, help="The audit stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
     )
     workflows: WorkflowsConfig = option(
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
+    bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
     monitor: MonitorConfig = option(
         MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
     )

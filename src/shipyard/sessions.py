@@ -33,14 +33,21 @@ from shipyard.report import (
     write_atomic,
     write_result,
 )
-from shipyard.stages import coverage, lint, test
+from shipyard.stages import audit, coverage, lint, test
 from shipyard.tools import ToolEnv
 from shipyard.workflows import check as workflows_check
 
-__all__ = ["ci", "coverage_session", "lint_session", "test_session"]
+__all__ = [
+    "audit_session",
+    "bench_session",
+    "ci",
+    "coverage_session",
+    "lint_session",
+    "test_session",
+]
 
 #: Stages `nox -s ci` runs, in order. Later stages append themselves here.
-CI_STAGES = ["lint", "test", "coverage"]
+CI_STAGES = ["lint", "test", "coverage", "audit", "bench"]
 
 _RUN_STARTED = time.time()
 _BACKEND = "uv|virtualenv"
@@ -226,6 +233,35 @@ def coverage_session(session: nox.Session) -> None:
     """Combine the test runs' coverage, write terminal/XML/HTML reports, apply the floor."""
     install(session, coverage.REQUIREMENTS, project_extras=None)
     record(session, "coverage", lambda: coverage.run_coverage(_CONFIG, tool_env(session)))
+
+
+@nox.session(name="audit", venv_backend=_BACKEND, reuse_venv=True)
+def audit_session(session: nox.Session) -> None:
+    """Vulnerable dependencies, bandit, secrets in tree and history, licences and an SBOM."""
+    install(session, audit.REQUIREMENTS, project_extras=())
+    record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
+
+
+@nox.session(name="bench", venv_backend=_BACKEND, reuse_venv=True)
+def bench_session(session: nox.Session) -> None:
+    """The benchmarks against their baseline: two-tier statistical gate, history, report.
+
+    The stage runs inside the session's environment, which holds shipyard[bench]
+    (numpy, scipy, ruptures, matplotlib) next to pytest-benchmark and the project.
+    """
+    from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
+
+    own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
+    requirements = [*REQUIREMENTS, *_CONFIG.bench.requirements]
+    if not own:
+        requirements.append(f"shipyard[bench]=={__version__}")
+    install(session, requirements, project_extras=("bench",) if own else ())
+
+    def run() -> StageResult:
+        session.run("python", "-m", "shipyard", "bench", "run", success_codes=[0, 1])
+        return read_result(_CONFIG.reports / "bench.json")
+
+    record(session, "bench", run)
 
 
 def summarize(results: Sequence[StageResult], reports: Path) -> Path:
