@@ -2,7 +2,8 @@
 
 An alert kind is a monitor part (health, freshness, performance, security).
 It is raised when the part's status reaches `alert-on`, and cleared when the
-part passes again (a skipped part changes nothing). A webhook message is sent
+part passes again (a skipped part changes nothing; performance reports new
+bench steps, events that a later run does not clear). A webhook message is sent
 when an alert is raised, when its content changes, and when it clears. The
 issue of a kind is opened once, commented when the alert comes back with
 different content (or reopened after it was closed), and closed when it
@@ -41,6 +42,9 @@ __all__ = ["Alert", "deliver", "raised_and_cleared", "state_path"]
 STAGE = "alerts"
 _MARK = re.compile(r"<!-- shipyard-monitor:kind=(?P<kind>[\w-]+) fingerprint=(?P<fp>\w+) -->")
 _MAX_ROWS = 50
+#: Kinds that report events (a new bench step) rather than a state: the next run not
+#: seeing a new event does not mean the problem went away, so a person closes the issue.
+EVENT_KINDS = frozenset({"performance"})
 _SECTION_MAX = 3000
 
 
@@ -99,7 +103,7 @@ def raised_and_cleared(
                     fingerprint=_fingerprint(result),
                 )
             )
-        elif result.status is not Status.SKIPPED:
+        elif result.status is not Status.SKIPPED and result.stage not in EVENT_KINDS:
             cleared.append(result.stage)
     return alerts, cleared
 

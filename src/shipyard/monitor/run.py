@@ -29,7 +29,7 @@ import httpx
 
 from shipyard.config import Config
 from shipyard.errors import ExitCode, Unreachable
-from shipyard.monitor import alerts, facts, freshness, github, health, update
+from shipyard.monitor import alerts, facts, freshness, github, health, performance, update
 from shipyard.monitor.index import PackageIndex
 from shipyard.report import (
     SCHEMA_VERSION,
@@ -58,16 +58,6 @@ class MonitorReport:
     @property
     def needs_person(self) -> bool:
         return self.exit_code is not ExitCode.OK
-
-
-def _not_yet(stage: str, module: str) -> StageResult:
-    reason = f"not available in this shipyard yet ({module} is missing)"
-    return StageResult(stage=stage, status=Status.SKIPPED, reason=reason)
-
-
-def _performance(config: Config) -> StageResult:  # noqa: ARG001
-    # New steps in the bench trend: lands with the bench issue (shipyard.stages.bench.trend).
-    return _not_yet("performance", "shipyard.stages.bench.trend")
 
 
 def security_from_audit(config: Config, *, since: float, exit_code: int) -> StageResult:
@@ -136,7 +126,8 @@ def _parts(
     )
     parts = [health.run_health(config, facts=known)]
     fresh, items = _freshness(config, client, now)
-    parts += [fresh, _performance(config), security]
+    trend, steps = performance.new_steps(config, known=performance.known_steps(config))
+    parts += [fresh, trend, security]
     if apply:
         parts.append(update.apply_updates(config, items, github=hub, github_reason=hub_reason))
     parts.append(
@@ -144,6 +135,8 @@ def _parts(
             config, parts, client=client, github=hub, github_reason=hub_reason, env=env, now=now
         )
     )
+    if trend.status is not Status.SKIPPED:
+        performance.remember_steps(config, steps)
     return parts
 
 
