@@ -281,7 +281,7 @@ def _cmd_bench_run(args: argparse.Namespace) -> int:
             stage="bench", status=Status.FAILED, reason=str(exc), duration=duration
         )
     write_result(result, resolved.reports)
-    markdown = resolved.reports / "bench.md"
+    markdown = resolved.reports / "bench" / "bench.md"
     if markdown.is_file():
         text = markdown.read_text(encoding="utf-8")
         sys.stdout.write(text)

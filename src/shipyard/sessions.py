@@ -9,6 +9,7 @@ so the summary always covers every stage.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -139,6 +140,20 @@ def install(
     write_atomic(marker, fingerprint + "\n")
 
 
+def shipyard_requirement(extra: str) -> str:
+    """This shipyard (its version, or the local checkout it came from) with `extra`."""
+    try:
+        direct = json.loads(
+            importlib.metadata.distribution("shipyard").read_text("direct_url.json") or "{}"
+        )
+    except importlib.metadata.PackageNotFoundError:
+        direct = {}
+    url = direct.get("url", "")
+    if url.startswith("file://"):
+        return f"shipyard[{extra}] @ {url}"
+    return f"shipyard[{extra}]=={__version__}"
+
+
 def tool_env(session: nox.Session) -> ToolEnv:
     version = session.python if isinstance(session.python, str) else None
     env = {k: v for k, v in session.env.items() if v is not None}
@@ -251,10 +266,17 @@ def bench_session(session: nox.Session) -> None:
     """
     from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
 
+    bench = _CONFIG.bench
+    if not (bench.command or bench.results) and not (_CONFIG.root / bench.path).exists():
+        why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
+        record(
+            session, "bench", lambda: StageResult(stage="bench", status=Status.SKIPPED, reason=why)
+        )
+        return
     own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
-    requirements = [*REQUIREMENTS, *_CONFIG.bench.requirements]
+    requirements = [*REQUIREMENTS, *bench.requirements]
     if not own:
-        requirements.append(f"shipyard[bench]=={__version__}")
+        requirements.append(shipyard_requirement("bench"))
     install(session, requirements, project_extras=("bench",) if own else ())
 
     def run() -> StageResult:

@@ -60,9 +60,9 @@ def test_first_run_records_then_a_slowdown_fails_the_gate(project: Path) -> None
     assert second.status is Status.FAILED, second.reason
     assert "merge-base" in second.reason
     assert any(f.rule == "bench-critical" for f in second.findings)
-    report = (project / ".shipyard" / "reports" / "bench.md").read_text(encoding="utf-8")
+    report = (project / ".shipyard" / "reports" / "bench" / "bench.md").read_text(encoding="utf-8")
     assert "critical" in report
-    data = json.loads((project / ".shipyard" / "reports" / "bench-compare.json").read_text())
+    data = json.loads((project / ".shipyard" / "reports" / "bench" / "compare.json").read_text())
     assert data["comparisons"][0]["verdict"] == "critical"
 
 

@@ -203,11 +203,11 @@ def _status(comparisons: Sequence[Comparison], baseline: Baseline) -> tuple[Stat
 def _write_reports(
     config: Config, run: formats.BenchRun, comparisons: Sequence[Comparison], markdown: str
 ) -> list[str]:
-    reports = config.reports
+    reports = config.reports / "bench"  # <reports>/*.json are stage results only
     data = {"comparisons": [c.to_json() for c in comparisons], "run": formats.to_generic(run)}
     write_atomic(reports / "bench.md", markdown)
-    write_atomic(reports / "bench-compare.json", json.dumps(data, indent=2) + "\n")
-    return [str((reports / n).relative_to(config.root)) for n in ("bench.md", "bench-compare.json")]
+    write_atomic(reports / "compare.json", json.dumps(data, indent=2) + "\n")
+    return [str((reports / n).relative_to(config.root)) for n in ("bench.md", "compare.json")]
 
 
 def _record(config: Config, run: formats.BenchRun, branch: str | None) -> str:
