@@ -135,6 +135,8 @@ def test_one_bad_package_is_reported_and_the_others_are_done(project: Project, i
         "'this is not ==a requirement' is not a requirement pip can parse" in m for m in problems
     )
     assert result.metrics["freshness.errors"] == 4
+    unparsable = next(f for f in result.findings if "pip can parse" in f.message)
+    assert unparsable.location == "requirements.txt:5"
     pinned = [i for i in items if i.dependency.path.name == "requirements.txt"]
     assert [(i.dependency.name, str(i.proposal)) for i in pinned] == [("foo", "2.0.0")]
     assert index.errors == []

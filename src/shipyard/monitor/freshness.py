@@ -233,12 +233,17 @@ def _finding(item: Freshness, cooldown_days: int) -> Finding:
 
 
 def _problem(where: str, message: str, rule: str) -> Finding:
+    """A finding at `where`: 'file:line' or 'file: key.path'."""
     path, _, rest = where.partition(":")
+    rest = rest.strip()
+    line = int(rest) if rest.isdigit() else None
+    prefix = f"{rest}: " if rest and line is None else ""
     return Finding(
         rule=rule,
-        message=f"{rest.strip() + ': ' if rest else ''}{message}",
+        message=prefix + message,
         severity=Severity.LOW,
         path=path,
+        line=line,
         tool="shipyard",
     )
 
