@@ -248,6 +248,8 @@ class SimpleIndex(Server):
                 "filename": filename,
                 "url": str(httpx.URL(f"{self.upstream.url}/simple/{project}/").join(href)),
                 "hashes": {"sha256": sha} if sha else {},
+                # PEP 700 (api-version 1.1): every file has its size.
+                "size": (self.upstream.root / filename).stat().st_size,
                 "yanked": self.yanked.get(filename, False),
             }
             if filename in self.uploaded:
