@@ -101,6 +101,32 @@ def _reproduce(plan: matrix.Plan, target_id: str, root: Path) -> str:
     return matrix.nox_command(target, session)
 
 
+# -- shipyard health ---------------------------------------------------------------------
+
+
+def _add_health(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "health", help="score the repository: sp-repo-review's checks plus shipyard's own"
+    )
+    p.add_argument("--json", action="store_true", help="print every check as JSON")
+    p.set_defaults(func=_cmd_health)
+
+
+def _cmd_health(args: argparse.Namespace) -> int:
+    from shipyard.monitor import health  # noqa: PLC0415
+    from shipyard.monitor.run import check_health  # noqa: PLC0415
+
+    resolved = config.load(args.root)
+    result = check_health(resolved)
+    checks = json.loads((resolved.reports / "health-checks.json").read_text(encoding="utf-8"))
+    if args.json:
+        _print_json(checks)
+    else:
+        console(stderr=False).print(health.render_checks(checks["checks"]))
+        console().print(f"health: {result.status.value}: {result.reason}")
+    return ExitCode.GATE_FAILED if result.status.value == "failed" else ExitCode.OK
+
+
 # -- shipyard init ---------------------------------------------------------------------
 
 
@@ -329,6 +355,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_matrix,
     _add_init,
     _add_doctor,
+    _add_health,
     _add_workflows,
     _add_bench,
 ]

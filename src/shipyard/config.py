@@ -33,6 +33,7 @@ __all__ = [
     "LintConfig",
     "MatrixConfig",
     "MatrixOverride",
+    "MonitorConfig",
     "ProjectMeta",
     "RustConfig",
     "Suppression",
@@ -212,6 +213,79 @@ class RustConfig:
     )
     binaries: tuple[str, ...] | None = option(
         None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
+    )
+
+
+# -- monitor -------------------------------------------------------------------------------
+
+
+def _owner_repo(value: Any) -> str | None:
+    ok = re.fullmatch(r"[\w.-]+/[\w.-]+", value) is not None
+    return None if ok else "'owner/name', like 'shipyard-ci/shipyard'"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitorConfig:
+    index_url: str = option(
+        "https://pypi.org/simple/",
+        help="Package index compared against: a PEP 691 simple index (JSON or HTML pages), "
+        "or with index-api = 'json' the base of a PyPI-style JSON API "
+        "(https://pypi.org/pypi).",
+    )
+    index_api: Literal["simple", "json"] = option(
+        "simple", help="How the index is read: the simple API or the PyPI JSON API."
+    )
+    cooldown_days: int = option(
+        7,
+        help="A release younger than this many days is never proposed (named as in cooldown).",
+        check=non_negative,
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirement and lock files checked besides pyproject.toml. Default: "
+        "requirements*.txt, requirements/*.txt, pylock*.toml and uv.lock when present.",
+    )
+    ignore: tuple[str, ...] = option([], help="Dependencies never checked nor updated.")
+    branch_prefix: str = option(
+        "shipyard/deps", help="Prefix of the branches `monitor --apply` pushes updates on."
+    )
+    remote: str = option("origin", help="The git remote update branches are pushed to.")
+    release_tag: str = option("v*", help="Glob matching release tags (`git tag --list`).")
+    release_max_days: int = option(
+        180,
+        help="Health fails its release check past this many days since the last release tag.",
+        check=non_negative,
+    )
+    health_floor: Decimal = option(
+        Decimal(60),
+        help="Health score (percent of checks passed) below which the health part fails.",
+        check=percent,
+    )
+    alert_on: Literal["failed", "warned"] = option(
+        "failed", help="Part status that raises an alert: only `failed`, or `warned` as well."
+    )
+    alert_webhook_env: str = option(
+        "SHIPYARD_ALERT_WEBHOOK",
+        help="Environment variable holding the alert webhook URL (Slack-compatible JSON). "
+        "Unset or empty: no webhook.",
+    )
+    alert_issues: bool = option(
+        default=True, help="Keep one GitHub issue per alert kind when a token is present."
+    )
+    alert_label: str = option("shipyard-monitor", help="Label put on alert issues.")
+    token_env: str = option("GITHUB_TOKEN", help="Environment variable holding the GitHub token.")
+    repository: str | None = option(
+        None,
+        help="GitHub repository as 'owner/name'. Default: $GITHUB_REPOSITORY, else the "
+        "remote's URL.",
+        check=_owner_repo,
+    )
+    github_api_url: str = option(
+        "https://api.github.com",
+        help="GitHub API root; $GITHUB_API_URL (set on GitHub Actions) takes precedence.",
+    )
+    timeout: float = option(
+        10.0, help="Seconds allowed for each network request.", check=non_negative
     )
 
 
@@ -482,6 +556,9 @@ class Config:
         "(pyproject.toml with [project] -> python, Cargo.toml -> rust, both -> both).",
     )
     rust: RustConfig = option(RustConfig, help="The Rust toolchain (Cargo projects).")
+    monitor: MonitorConfig = option(
+        MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
+    )
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})

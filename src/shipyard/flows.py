@@ -6,6 +6,8 @@ A project's tasks.py imports it: `from shipyard.flows import *`.
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -31,4 +33,39 @@ def ci(c: Context, sessions: str = "") -> None:
         raise Exit(code=result.exited if result is not None else 1)
 
 
-ns = Collection(ci)
+@task(
+    help={
+        "apply": "push update branches and open or update one pull request per group",
+        "root": "project root (default: the current directory)",
+    }
+)
+def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
+    """Check health, dependency freshness, performance and security; alert when needed.
+
+    Exits 1 when something needs a person, 6 when the network is unreachable.
+    """
+    from shipyard import config  # noqa: PLC0415
+    from shipyard.errors import ShipyardError  # noqa: PLC0415
+    from shipyard.monitor.run import run_monitor, security_from_audit  # noqa: PLC0415
+    from shipyard.report import StageResult, console, render_table  # noqa: PLC0415
+
+    def audit() -> StageResult:
+        since = time.time()
+        with c.cd(root):
+            done = c.run(" ".join(_nox("audit")), warn=True, pty=False)
+        return security_from_audit(project, since=since, exit_code=done.exited if done else 1)
+
+    try:
+        project = config.load(Path(root))
+        report = run_monitor(project, apply=apply, audit=audit)
+    except ShipyardError as exc:
+        msg = f"shipyard: error: {exc}"
+        raise Exit(msg, code=int(exc.code)) from None
+    out = console()
+    out.print(render_table(report.parts, title="shipyard monitor"))
+    out.print(f"report: {report.markdown_path}")
+    if report.exit_code:
+        raise Exit(code=int(report.exit_code))
+
+
+ns = Collection(ci, monitor)
