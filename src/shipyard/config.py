@@ -108,6 +108,9 @@ class LintConfig:
     requirements: tuple[str, ...] = option(
         [], help="Extra requirements for the lint session (mypy plugins, stubs...)."
     )
+    extras: tuple[str, ...] = option(
+        [], help="Extras of the project installed for lint, so mypy sees optional imports."
+    )
 
 
 # -- workflows ---------------------------------------------------------------------------
