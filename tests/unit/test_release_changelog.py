@@ -17,7 +17,7 @@ from shipyard.release.commits import RawCommit, classify
 DAY = dt.date(2024, 5, 1)
 
 
-def _commits(*messages: str):  # noqa: ANN202
+def _commits(*messages: str):
     # `messages` oldest first; the n-th gets the sha "nnnn..."; git logs newest first.
     raw = [RawCommit(sha=f"{i:x}" * 40, message=m) for i, m in enumerate(messages, start=1)]
     return classify(reversed(raw)).commits

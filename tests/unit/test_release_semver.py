@@ -17,13 +17,13 @@ from shipyard.release.semver import (
 )
 
 
-def _commits(*messages: str):  # noqa: ANN202
+def _commits(*messages: str):
     parsed = [parse(m) for m in messages]
     assert all(parsed)
     return parsed
 
 
-def _next(tags: list[str], *messages: str, **kwargs) -> str:  # noqa: ANN003
+def _next(tags: list[str], *messages: str, **kwargs) -> str:
     bump = bump_for(_commits(*messages), {})
     return str(next_version(release_tags(tags, "v{version}"), bump, **kwargs))
 

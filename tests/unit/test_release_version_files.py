@@ -34,10 +34,12 @@ def test_single_quotes_and_comment_survive() -> None:
         # dotted keys at the top level
         "project.name = 'x'\nproject.version = \"1.2.3\"\n\n[tool.x]\na = 1\n",
         # tables out of order
-        "[tool.a]\nb = 1\n[project.urls]\nh = 'u'\n[project]\nversion = '1.2.3'\nname = 'x'\n"
-        "[project.optional-dependencies]\nt = []\n",
+        (
+            "[tool.a]\nb = 1\n[project.urls]\nh = 'u'\n[project]\nversion = '1.2.3'\nname = 'x'\n"
+            "[project.optional-dependencies]\nt = []\n"
+        ),
         # a literal string next to an inline table and arrays
-        "[project]\nname='x'\nversion='1.2.3'\nauthors=[{name='A'}]\nkeywords=[\n  'a',  # one\n]\n",
+        "[project]\nname='x'\nversion='1.2.3'\nauthors=[{name='A'}]\nkw=[\n  'a',  # one\n]\n",
     ],
 )
 def test_everything_but_the_version_survives_byte_for_byte(text: str) -> None:
