@@ -166,6 +166,10 @@ class ReleaseConfig:
         check=_one_version_field,
     )
     dist_dir: Path = option(Path("dist"), help="Where the sdist, wheels and SHA256SUMS go.")
+    build_isolation: bool = option(
+        default=True,
+        help="Build in an isolated environment (python -m build); false uses the current one.",
+    )
     publish: bool = option(
         default=True,
         help="Upload the sdist and wheels to the package index.",

@@ -97,7 +97,7 @@ def write_sums(dist_dir: Path, files: tuple[Path, ...]) -> Path:
     return path
 
 
-def _run(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None:
+def _run(argv: list[str], *, cwd: Path, label: str, env: dict[str, str] | None = None) -> None:
     done = subprocess.run(
         argv,
         cwd=cwd,
@@ -109,11 +109,11 @@ def _run(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> No
     )
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        msg = f"`{' '.join(argv[2:4])}` failed (exit {done.returncode}):\n{redact(tail)}"
+        msg = f"`{label}` failed (exit {done.returncode}):\n{redact(tail)}"
         raise GateFailed(msg)
 
 
-def _build_into(root: Path, dist_dir: Path, *, epoch: int | None) -> None:
+def _build_into(root: Path, dist_dir: Path, *, epoch: int | None, isolation: bool) -> None:
     require("build", purpose="building the sdist and wheel")
     dist_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -131,7 +131,13 @@ def _build_into(root: Path, dist_dir: Path, *, epoch: int | None) -> None:
 
 
 def build(
-    root: Path, dist_dir: Path, *, name: str, version: str, epoch: int | None = None
+    root: Path,
+    dist_dir: Path,
+    *,
+    name: str,
+    version: str,
+    epoch: int | None = None,
+    isolation: bool = True,
 ) -> Artifacts:
     """Make (or find) the sdist and wheel of `version`, check them, write SHA256SUMS."""
     files = distributions(dist_dir, name, version)
@@ -139,7 +145,7 @@ def build(
         not f.name.endswith(".whl") for f in files
     )
     if not has_both:
-        _build_into(root, dist_dir, epoch=epoch)
+        _build_into(root, dist_dir, epoch=epoch, isolation=isolation)
         files = distributions(dist_dir, name, version)
     if not files:
         msg = (
@@ -149,5 +155,5 @@ def build(
         raise GateFailed(msg)
 
     require("twine", purpose="checking the distributions")
-    _run([sys.executable, "-m", "twine", "check", *map(str, files)], cwd=root)
+    _run([sys.executable, "-m", "twine", "check", *map(str, files)], cwd=root, label="twine check")
     return Artifacts(files=files, sums=write_sums(dist_dir, files), built=not has_both)

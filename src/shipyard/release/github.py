@@ -11,7 +11,6 @@ comes from `GITHUB_TOKEN` or `GH_TOKEN`, the API from `GITHUB_API_URL`
 from __future__ import annotations
 
 import dataclasses
-import mimetypes
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ __all__ = [
     "GitHub",
     "GitHubError",
     "PublishedRelease",
+    "content_type",
     "publish_release",
     "repository_from_url",
     "web_url",
@@ -44,6 +44,23 @@ _REMOTE = re.compile(
     r"|(?:[^@/]+@)?(?P<scp_host>[^/:]+):)"
     r"(?P<path>[^/]+/[^/]+?)(?:\.git)?/?$"
 )
+
+
+_CONTENT_TYPES = {
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".gz": "application/gzip",
+    ".txt": "text/plain",
+    ".json": "application/json",
+}
+
+
+def content_type(name: str) -> str:
+    """The media type an asset is uploaded (and later served) with."""
+    if name == "SHA256SUMS":
+        return "text/plain"
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return _CONTENT_TYPES.get(suffix, "application/octet-stream")
 
 
 class GitHubError(ShipyardError):
@@ -168,7 +185,7 @@ class GitHub:
 
     def upload_asset(self, release: dict[str, Any], path: Path) -> dict[str, Any]:
         url = str(release["upload_url"]).split("{", 1)[0]
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        kind = content_type(path.name)
         response = self._request(
             "POST",
             url,
