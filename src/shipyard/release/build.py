@@ -121,9 +121,10 @@ def _build_into(root: Path, dist_dir: Path, *, epoch: int | None, isolation: boo
         env["SOURCE_DATE_EPOCH"] = str(epoch)
     staging = Path(tempfile.mkdtemp(dir=dist_dir.parent, prefix=f".{dist_dir.name}-build-"))
     try:
-        _run(
-            [sys.executable, "-m", "build", "--outdir", str(staging), str(root)], cwd=root, env=env
-        )
+        argv = [sys.executable, "-m", "build", "--outdir", str(staging), str(root)]
+        if not isolation:
+            argv.append("--no-isolation")
+        _run(argv, cwd=root, env=env, label="python -m build")
         for built in sorted(staging.iterdir()):
             built.replace(dist_dir / built.name)
     finally:
