@@ -26,6 +26,8 @@ __all__ = [
     "CoverageConfig",
     "GatesConfig",
     "LintConfig",
+    "MatrixConfig",
+    "MatrixOverride",
     "ProjectMeta",
     "TestConfig",
     "load",
@@ -66,7 +68,9 @@ def non_negative(value: Any) -> str | None:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GatesConfig:
     coverage: Decimal = option(
-        Decimal(80), help="Coverage floor in percent; compared on the exact fraction.", check=percent
+        Decimal(80),
+        help="Coverage floor in percent; compared on the exact fraction.",
+        check=percent,
     )
     lint_warnings: int = option(
         0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
@@ -75,9 +79,9 @@ class GatesConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LintConfig:
-    ruff: bool = option(True, help="Run `ruff format --check` and `ruff check`.")
+    ruff: bool = option(default=True, help="Run `ruff format --check` and `ruff check`.")
     mypy: bool | None = option(
-        None,
+        default=None,
         help="Run mypy. Default: only when the project configures mypy ([tool.mypy] or mypy.ini).",
     )
     requirements: tuple[str, ...] = option(
@@ -97,7 +101,63 @@ class TestConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
-    html: bool = option(True, help="Write an HTML report next to the XML one.")
+    html: bool = option(default=True, help="Write an HTML report next to the XML one.")
+
+
+# -- matrix --------------------------------------------------------------------------------
+
+_PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)(t?)")
+_FREE_THREADED_SINCE = 13
+
+
+def python_version_list(value: Any) -> str | None:
+    for item in value:
+        match = _PYTHON_VERSION.fullmatch(item)
+        if match is None:
+            return (
+                f"Python versions like '3.12', or '3.13t' for free-threaded ({item!r} is not one)"
+            )
+        if match[2] and int(match[1]) < _FREE_THREADED_SINCE:
+            return f"free-threaded versions from 3.13 on ({item!r} has no free-threaded build)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixOverride:
+    env: Mapping[str, str] = option({}, help="Environment variables set for matching targets.")
+    requirements: tuple[str, ...] = option(
+        [], help="Extra requirements installed for matching targets."
+    )
+    runner: str | None = option(None, help="GitHub runner label for matching targets.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixConfig:
+    python: tuple[str, ...] | None = option(
+        None,
+        help="Python versions, like '3.12' or '3.13t' (free-threaded). "
+        "Default: the supported CPython versions that requires-python allows.",
+        check=python_version_list,
+    )
+    platforms: tuple[str, ...] = option(
+        ["linux_x86_64", "linux_aarch64", "macos_x86_64", "macos_arm64", "windows_amd64"],
+        help="Platforms as OS_ARCH: linux_x86_64, linux_aarch64, macos_x86_64, macos_arm64, "
+        "windows_amd64, windows_arm64.",
+    )
+    build: tuple[str, ...] = option(
+        ["*"], help="Selectors of the targets to build, like 'cp3{11,12}-*' (globs, braces)."
+    )
+    skip: tuple[str, ...] = option(
+        [], help="Selectors of the targets to leave out; skip wins over build."
+    )
+    overrides: Mapping[str, MatrixOverride] = option(
+        {},
+        help="Tables keyed by a selector changing env, requirements or runner of the targets "
+        "it matches; applied in order, later wins.",
+    )
+    runners: Mapping[str, str] = option(
+        {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
 
 
 # -- release -----------------------------------------------------------------------------
@@ -211,13 +271,13 @@ class Config:
     reports_dir: Path = option(
         Path(".shipyard/reports"), help="Where stage results and reports are written."
     )
-    python: tuple[str, ...] | None = option(
-        None, help="Python versions to test, like '3.12'. Default: from requires-python."
-    )
     gates: GatesConfig = option(GatesConfig, help="The numbers the gates compare against.")
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+    matrix: MatrixConfig = option(
+        MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
     release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
 
     # Derived from the file, not keys of the table.
@@ -248,7 +308,7 @@ def _toml_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     }
 
 
-def _type_name(tp: Any) -> str:  # noqa: PLR0911
+def _type_name(tp: Any) -> str:  # noqa: C901, PLR0911
     origin = typing.get_origin(tp)
     if tp is bool:
         return "true or false"
@@ -329,7 +389,7 @@ def _convert(value: Any, tp: Any, key: str, path: Path) -> Any:  # noqa: C901, P
             raise wrong()
         _, item = typing.get_args(tp)
         return {k: _convert(v, item, f"{key}.{k}", path) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise wrong()
         return build(tp, value, path=path, prefix=key)
@@ -375,12 +435,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         )
         raise ConfigError(msg, path=path) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason}).", path=path) from None
+        msg = f"not UTF-8 text ({exc.reason})."
+        raise ConfigError(msg, path=path) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "... (at line L, column C)"; keep its words, they name the spot.
-        raise ConfigError(f"invalid TOML: {exc}.", path=path) from None
+        msg = f"invalid TOML: {exc}."
+        raise ConfigError(msg, path=path) from None
 
 
 def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
@@ -466,7 +528,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: PLR0911
+def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: C901, PLR0911
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -487,7 +549,7 @@ def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: PLR0911
         return {"type": "array", "items": _schema_of(typing.get_args(tp)[0])}
     if origin in (dict, Mapping):
         return {"type": "object", "additionalProperties": _schema_of(typing.get_args(tp)[1])}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         props = {}
         for key, field in _toml_fields(tp).items():
