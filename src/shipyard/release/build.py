@@ -156,5 +156,9 @@ def build(
         raise GateFailed(msg)
 
     require("twine", purpose="checking the distributions")
-    _run([sys.executable, "-m", "twine", "check", *map(str, files)], cwd=root, label="twine check")
+    _run(
+        [sys.executable, "-m", "twine", "--no-color", "check", *map(str, files)],
+        cwd=root,
+        label="twine check",
+    )
     return Artifacts(files=files, sums=write_sums(dist_dir, files), built=not has_both)

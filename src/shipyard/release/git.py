@@ -51,7 +51,8 @@ class GitError(ShipyardError):
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
     """Run `git args` in `repo` and return its stdout."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    # No prompts, plain messages, and no opportunistic index refresh: a dry run writes nothing.
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
     try:
         done = subprocess.run(
             ["git", *args],

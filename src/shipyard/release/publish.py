@@ -90,7 +90,7 @@ def index_files(index_url: str, project: str, *, client: httpx.Client) -> dict[s
 
 
 def _twine_upload(file: Path, repository_url: str) -> None:
-    argv = [sys.executable, "-m", "twine", "upload", "--non-interactive"]
+    argv = [sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive"]
     argv += ["--disable-progress-bar", "--repository-url", repository_url, str(file)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
     if done.returncode != 0:
