@@ -49,12 +49,11 @@ class GitError(ShipyardError):
     code = ExitCode.GATE_FAILED
 
 
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    """Run `git args` in `repo` and return its stdout."""
+def _run(repo: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
     # No prompts, plain messages, and no opportunistic index refresh: a dry run writes nothing.
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=repo,
             env=env,
@@ -69,6 +68,11 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
     except subprocess.TimeoutExpired:
         msg = f"`git {' '.join(args)}` did not finish within {_TIMEOUT} s."
         raise Unreachable(msg) from None
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run `git args` in `repo` and return its stdout."""
+    done = _run(repo, args)
     if check and done.returncode != 0:
         said = done.stderr.strip().splitlines()[-3:]
         msg = f"`git {' '.join(args)}` failed in {repo}: {' '.join(said) or done.returncode}"
@@ -139,15 +143,10 @@ def remote_ref(repo: Path, remote: str, ref: str) -> str | None:
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    """True when `ancestor` is a commit known here and reachable from `descendant`."""
     if not git(repo, "cat-file", "-t", ancestor, check=False).strip():
         return False
-    argv = ("merge-base", "--is-ancestor", ancestor, descendant)
-    return (
-        subprocess.run(
-            ["git", *argv], cwd=repo, capture_output=True, timeout=_TIMEOUT, check=False
-        ).returncode
-        == 0
-    )
+    return _run(repo, ("merge-base", "--is-ancestor", ancestor, descendant)).returncode == 0
 
 
 def commit(repo: Path, paths: Iterable[Path], text: str) -> str:
