@@ -72,16 +72,28 @@ def _message_pattern(commit_message: str) -> re.Pattern[str]:
     return re.compile(f"^{re.escape(prefix)}(?P<version>\\S+){re.escape(suffix)}$")
 
 
-def _in_progress(root: Path, cfg: ReleaseConfig, tags: tuple[Tag, ...]) -> Version | None:
-    """The version of a release started earlier at HEAD: its tag, or its commit."""
+def _same_kind(version: Version, pre: str | None) -> bool:
+    """A release asked with `pre` (None: a final) would make a version like this one."""
+    label = version.prerelease.partition(".")[0] if version.prerelease else None
+    return label == pre
+
+
+def _in_progress(
+    root: Path, cfg: ReleaseConfig, tags: tuple[Tag, ...], pre: str | None
+) -> Version | None:
+    """The version of a release of the asked kind begun at HEAD: its tag, or its commit.
+
+    An rc tagged on HEAD does not stop a final release of the same commit.
+    """
     here = git.head(root)
     if here is None:
         return None
     on_head = [tag.version for tag in tags if git.tag_target(root, tag.name) == here]
-    if on_head:
-        return max(on_head)
     match = _message_pattern(cfg.commit_message).match(git.message(root))
-    return parse_version(match["version"]) if match else None
+    committed = parse_version(match["version"]) if match else None
+    candidates = [*on_head, *([committed] if committed else [])]
+    started = [version for version in candidates if _same_kind(version, pre)]
+    return max(started) if started else None
 
 
 def _first_version(root: Path, cfg: ReleaseConfig) -> Version:
@@ -143,7 +155,7 @@ def plan_release(
     """Work out the next release; with `resume`, finish one begun at HEAD instead."""
     root, cfg = config.root, config.release
     tags = release_tags(git.tags(root), cfg.tag_format)
-    started = _in_progress(root, cfg, tags) if resume else None
+    started = _in_progress(root, cfg, tags, pre) if resume else None
     if started is not None:
         version, bump = started, Bump.NONE
     else:
