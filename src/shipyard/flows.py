@@ -6,11 +6,16 @@ A project's tasks.py imports it: `from shipyard.flows import *`.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
+
+from shipyard import config
+from shipyard.errors import ShipyardError
+from shipyard.report import append_step_summary, render_markdown, write_result
 
 __all__ = ["ns"]
 
@@ -31,4 +36,40 @@ def ci(c: Context, sessions: str = "") -> None:
         raise Exit(code=result.exited if result is not None else 1)
 
 
-ns = Collection(ci)
+def _say(line: str) -> None:
+    sys.stderr.write(f"release: {line}\n")
+
+
+@task(
+    help={
+        "dry_run": "print the plan and the changelog section; write nothing",
+        "ci": "the release workflow's run: a missing token is an error, not a skip",
+        "pre": "make a pre-release with this label: alpha, beta or rc",
+    }
+)
+def release(c: Context, dry_run: bool = False, ci: bool = False, pre: str = "") -> None:
+    """Release: next version from the commits, changelog, bump, tag, build, publish.
+
+    Safe to run again after any failure: finished steps are found done and skipped.
+    """
+    from shipyard.release import run_release  # noqa: PLC0415 - git and httpx only when asked
+
+    try:
+        resolved = config.load(Path(c.cwd))
+        outcome = run_release(resolved, pre=pre or None, dry_run=dry_run, ci=ci, log=_say)
+    except ShipyardError as exc:
+        sys.stderr.write(f"release: error: {exc}\n")
+        raise Exit(code=int(exc.code)) from None
+    if dry_run:
+        sys.stdout.write(outcome.text())
+        return
+    result = outcome.result()
+    write_result(result, resolved.reports)
+    _say(f"released {outcome.plan.tag}")
+    if ci:
+        append_step_summary(
+            render_markdown([result], title="release") + "\n" + outcome.plan.section
+        )
+
+
+ns = Collection(ci, release)

@@ -15,7 +15,7 @@ from shipyard.release import git as release_git
 from shipyard.release.steps import run_release
 
 
-def _plan(project: Project, **kwargs):  # noqa: ANN202
+def _plan(project: Project, **kwargs):
     return plan_release(config.load(project.root), **kwargs)
 
 

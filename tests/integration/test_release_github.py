@@ -34,7 +34,7 @@ def _client(fake: FakeGitHub, token: str = TOKEN) -> GitHub:
     return GitHub(fake.repository, token=token, api_url=fake.url)
 
 
-def _publish(fake: FakeGitHub, files: list[Path], **kwargs: object):  # noqa: ANN202
+def _publish(fake: FakeGitHub, files: list[Path], **kwargs: object):
     client = _client(fake)
     try:
         return publish_release(
@@ -50,9 +50,7 @@ def _publish(fake: FakeGitHub, files: list[Path], **kwargs: object):  # noqa: AN
         client.close()
 
 
-def test_creates_a_draft_attaches_files_then_publishes(
-    fake: FakeGitHub, files: list[Path]
-) -> None:
+def test_creates_a_draft_attaches_files_then_publishes(fake: FakeGitHub, files: list[Path]) -> None:
     published = _publish(fake, files)
     assert fake.rejected == []
     release = fake.release("v1.0.0")
@@ -97,9 +95,7 @@ def test_lost_answer_after_an_upload_is_finished_by_a_rerun(
     assert fake.release("v1.0.0")["draft"] is False
 
 
-def test_broken_asset_from_an_earlier_run_is_replaced(
-    fake: FakeGitHub, files: list[Path]
-) -> None:
+def test_broken_asset_from_an_earlier_run_is_replaced(fake: FakeGitHub, files: list[Path]) -> None:
     _publish(fake, files)
     fake.assets[0]["state"] = "new"  # an upload that never completed
     fake.assets[1]["size"] = 1  # or one that holds other bytes

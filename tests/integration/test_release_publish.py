@@ -88,7 +88,7 @@ def test_same_name_with_other_bytes_is_refused(
     upload(dists, project="demo", repository_url=index.url)
     impostor = tmp_path / dists[0].name
     impostor.write_bytes(dists[0].read_bytes() + b"\0")
-    with pytest.raises(GateFailed, match="already on .* with another SHA256") as info:
+    with pytest.raises(GateFailed, match=r"already on .* with another SHA256") as info:
         upload([impostor], project="demo", repository_url=index.url)
     assert info.value.code is ExitCode.GATE_FAILED
 

@@ -1,9 +1,9 @@
 """The release plan: which version, from which commits, with which changelog section.
 
 Planning only reads (git history and tags, the project's files). It also
-notices a release left half-way: when HEAD is already the release commit, or
-already carries a release tag, the plan is to finish that release rather
-than to compute a new one.
+notices a release left half-way: when HEAD is already shipyard's release
+commit (tagged or not), the plan is to finish that release rather than to
+compute a new one.
 """
 
 from __future__ import annotations
@@ -78,22 +78,17 @@ def _same_kind(version: Version, pre: str | None) -> bool:
     return label == pre
 
 
-def _in_progress(
-    root: Path, cfg: ReleaseConfig, tags: tuple[Tag, ...], pre: str | None
-) -> Version | None:
-    """The version of a release of the asked kind begun at HEAD: its tag, or its commit.
+def _in_progress(root: Path, cfg: ReleaseConfig, pre: str | None) -> Version | None:
+    """The version of a release of the asked kind begun at HEAD, from its release commit.
 
-    An rc tagged on HEAD does not stop a final release of the same commit.
+    Only shipyard's own release commit counts: a tag made by hand on HEAD is a
+    release already made, and an rc released from HEAD does not stop the final.
     """
-    here = git.head(root)
-    if here is None:
+    if git.head(root) is None:
         return None
-    on_head = [tag.version for tag in tags if git.tag_target(root, tag.name) == here]
     match = _message_pattern(cfg.commit_message).match(git.message(root))
-    committed = parse_version(match["version"]) if match else None
-    candidates = [*on_head, *([committed] if committed else [])]
-    started = [version for version in candidates if _same_kind(version, pre)]
-    return max(started) if started else None
+    version = parse_version(match["version"]) if match else None
+    return version if version is not None and _same_kind(version, pre) else None
 
 
 def _first_version(root: Path, cfg: ReleaseConfig) -> Version:
@@ -155,7 +150,7 @@ def plan_release(
     """Work out the next release; with `resume`, finish one begun at HEAD instead."""
     root, cfg = config.root, config.release
     tags = release_tags(git.tags(root), cfg.tag_format)
-    started = _in_progress(root, cfg, tags, pre) if resume else None
+    started = _in_progress(root, cfg, pre) if resume else None
     if started is not None:
         version, bump = started, Bump.NONE
     else:

@@ -122,8 +122,15 @@ def _relative_to_top(run: _Run, paths: list[Path]) -> list[str]:
 # -- the steps ---------------------------------------------------------------------------
 
 
+_GITHUB_AUTH_MISSING = (
+    "GITHUB_TOKEN (or GH_TOKEN) is not set; a CI release creates the GitHub release."
+)
+
+
 def _preflight(run: _Run) -> StepResult:
     cfg = run.cfg
+    if run.ci and cfg.github and github_token() is None:
+        raise ToolMissing(_GITHUB_AUTH_MISSING)  # before anything is written, not at the last step
     check = git.preflight(
         run.root,
         branch=cfg.branch,
@@ -225,8 +232,7 @@ def _github_target(run: _Run) -> tuple[str, str] | StepResult:
     token = github_token()
     if token is None:
         if run.ci:
-            msg = "GITHUB_TOKEN (or GH_TOKEN) is not set; a CI release creates the GitHub release."
-            raise ToolMissing(msg)
+            raise ToolMissing(_GITHUB_AUTH_MISSING)
         return _skip("github", "no GITHUB_TOKEN or GH_TOKEN: GitHub release left out")
     remote = git.remote_url(run.root, run.cfg.remote)
     repository = (
