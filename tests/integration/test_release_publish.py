@@ -64,6 +64,21 @@ def test_build_makes_sdist_wheel_and_sums(tmp_path: Path) -> None:
     assert [f.stat().st_mtime_ns for f in again.files] == stamp
 
 
+def test_wheels_from_the_matrix_are_kept_and_only_the_sdist_is_built(tmp_path: Path) -> None:
+    project = make_project(tmp_path, version="1.0.0")
+    dist = project.root / "dist"
+    dist.mkdir()
+    matrix_wheel = dist / "demo-1.0.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    matrix_wheel.write_bytes(b"built by cibuildwheel")
+    with pytest.raises(GateFailed, match="twine check"):  # the fake wheel is not a zip
+        build(project.root, dist, name="demo", version="1.0.0", isolation=False)
+    assert sorted(p.name for p in dist.iterdir()) == [
+        "demo-1.0.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "demo-1.0.0.tar.gz",
+    ]
+    assert matrix_wheel.read_bytes() == b"built by cibuildwheel"
+
+
 def test_build_that_makes_another_version_fails_clearly(tmp_path: Path) -> None:
     project = make_project(tmp_path, version="1.0.0")
     with pytest.raises(GateFailed, match=r"no distribution of demo 9\.9\.9"):

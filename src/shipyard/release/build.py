@@ -113,7 +113,9 @@ def _run(argv: list[str], *, cwd: Path, label: str, env: dict[str, str] | None =
         raise GateFailed(msg)
 
 
-def _build_into(root: Path, dist_dir: Path, *, epoch: int | None, isolation: bool) -> None:
+def _build_into(
+    root: Path, dist_dir: Path, kinds: list[str], *, epoch: int | None, isolation: bool
+) -> None:
     require("build", purpose="building the sdist and wheel")
     dist_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -121,7 +123,7 @@ def _build_into(root: Path, dist_dir: Path, *, epoch: int | None, isolation: boo
         env["SOURCE_DATE_EPOCH"] = str(epoch)
     staging = Path(tempfile.mkdtemp(dir=dist_dir.parent, prefix=f".{dist_dir.name}-build-"))
     try:
-        argv = [sys.executable, "-m", "build", "--outdir", str(staging), str(root)]
+        argv = [sys.executable, "-m", "build", *kinds, "--outdir", str(staging), str(root)]
         if not isolation:
             argv.append("--no-isolation")
         _run(argv, cwd=root, env=env, label="python -m build")
@@ -140,13 +142,18 @@ def build(
     epoch: int | None = None,
     isolation: bool = True,
 ) -> Artifacts:
-    """Make (or find) the sdist and wheel of `version`, check them, write SHA256SUMS."""
+    """Make what is missing of the sdist and wheel of `version`, check all, write SHA256SUMS.
+
+    Wheels already in `dist_dir` (from an earlier run, or gathered from the CI matrix's
+    cibuildwheel jobs) are kept as they are; only a missing sdist or wheel is built.
+    """
     files = distributions(dist_dir, name, version)
-    has_both = any(f.name.endswith(".whl") for f in files) and any(
-        not f.name.endswith(".whl") for f in files
-    )
-    if not has_both:
-        _build_into(root, dist_dir, epoch=epoch, isolation=isolation)
+    need_sdist = not any(not f.name.endswith(".whl") for f in files)
+    need_wheel = not any(f.name.endswith(".whl") for f in files)
+    if need_sdist or need_wheel:
+        # Both missing: build's default, the sdist first and the wheel from it.
+        kinds = [] if need_sdist and need_wheel else ["--sdist" if need_sdist else "--wheel"]
+        _build_into(root, dist_dir, kinds, epoch=epoch, isolation=isolation)
         files = distributions(dist_dir, name, version)
     if not files:
         msg = (
@@ -161,4 +168,4 @@ def build(
         cwd=root,
         label="twine check",
     )
-    return Artifacts(files=files, sums=write_sums(dist_dir, files), built=not has_both)
+    return Artifacts(files=files, sums=write_sums(dist_dir, files), built=need_sdist or need_wheel)
