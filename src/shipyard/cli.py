@@ -170,12 +170,54 @@ def _cmd_changelog(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- shipyard workflows ----------------------------------------------------------------
+
+
+def _add_workflows(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "workflows", help="write .github/workflows from the sessions, flows and build matrix"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; print a unified diff and exit 1 when the files are out of date",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="also replace workflow files shipyard did not write"
+    )
+    p.set_defaults(func=_cmd_workflows)
+
+
+def _cmd_workflows(args: argparse.Namespace) -> int:
+    from shipyard.workflows import check, generate  # noqa: PLC0415
+
+    resolved = config.load(args.root)
+    rendered = generate.render(resolved, generate.gather(resolved))
+    changes = check.plan(resolved, rendered, force=args.force)
+    if not args.check:
+        check.apply(changes)
+    for change in changes:
+        if not args.check or change.kind is not check.Kind.SAME:
+            sys.stderr.write(
+                f"shipyard: {check.describe(change, resolved.root, checking=args.check)}\n"
+            )
+    diff = check.unified_diff(changes, resolved.root) if args.check else ""
+    if diff:
+        sys.stdout.write(diff)
+        sys.stderr.write("shipyard: workflows out of date; run `shipyard workflows`\n")
+        return ExitCode.GATE_FAILED
+    if args.check:
+        sys.stderr.write("shipyard: workflows are up to date\n")
+    return ExitCode.OK
+
+
 # -- the parser and the door -------------------------------------------------------------
 
 #: Each adds its subparser and sets `func`. Later subcommands append themselves here.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_config,
     _add_matrix,
+    _add_workflows,
     _add_version,
     _add_changelog,
 ]

@@ -89,6 +89,47 @@ class LintConfig:
     )
 
 
+# -- workflows ---------------------------------------------------------------------------
+
+
+def _positive_minutes(value: Any) -> str | None:
+    bad = [k for k, v in value.items() if not 1 <= v <= 360]  # noqa: PLR2004
+    return f"minutes from 1 to 360 (GitHub's limit) for {', '.join(bad)}" if bad else None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkflowsConfig:
+    dir: Path = option(Path(".github/workflows"), help="Where `shipyard workflows` writes.")
+    files: tuple[Literal["ci", "security", "release", "monitor"], ...] = option(
+        ["ci", "security", "release", "monitor"],
+        help="Workflows to generate (release and monitor also need their invoke flow).",
+    )
+    install: str = option(
+        "shipyard",
+        help="What `pip install` installs on the runners before nox or invoke runs "
+        "(shipyard itself uses `.`, to test the commit being built).",
+    )
+    python: str = option("3.12", help="The Python that runs shipyard, nox and invoke in CI.")
+    runner: str = option("ubuntu-24.04", help="Runner label of the jobs outside the matrix.")
+    branches: tuple[str, ...] = option(["main", "develop"], help="Branches whose pushes run ci.")
+    pull_request_branches: tuple[str, ...] = option(
+        ["main"], help="Target branches of the pull requests that run ci."
+    )
+    default_branch: str = option(
+        "main", help="The branch images are pushed from and security scans run on."
+    )
+    sessions: tuple[str, ...] | None = option(
+        None,
+        help="nox sessions that get a job in ci.yml. Default: each of lint, audit, test, "
+        "coverage, bench, docker that the noxfile has.",
+    )
+    timeouts: Mapping[str, int] = option(
+        {},
+        help="Minutes per job id (like `test = 60`), over shipyard's defaults.",
+        check=_positive_minutes,
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TestConfig:
     pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
@@ -277,6 +318,9 @@ class Config:
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    workflows: WorkflowsConfig = option(
+        WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
     release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
 

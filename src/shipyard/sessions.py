@@ -35,6 +35,7 @@ from shipyard.report import (
 )
 from shipyard.stages import coverage, lint, test
 from shipyard.tools import ToolEnv
+from shipyard.workflows import check as workflows_check
 
 __all__ = ["ci", "coverage_session", "lint_session", "test_session"]
 
@@ -178,9 +179,14 @@ def record(session: nox.Session, stage: str, run: Callable[[], StageResult]) -> 
 
 @nox.session(name="lint", venv_backend=_BACKEND, reuse_venv=True)
 def lint_session(session: nox.Session) -> None:
-    """ruff format --check, ruff check and mypy (when configured), with the project's config."""
+    """ruff format --check, ruff check and mypy (when configured), with the project's config.
+
+    When shipyard wrote .github/workflows, also checks they match what it would write now.
+    """
     install(session, [*lint.REQUIREMENTS, *_CONFIG.lint.requirements])
     record(session, "lint", lambda: lint.run_lint(_CONFIG, tool_env(session)))
+    if workflows_check.managed(_CONFIG):
+        record(session, "workflows", lambda: workflows_check.drift(_CONFIG))
 
 
 @nox.session(

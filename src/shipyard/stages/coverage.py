@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from decimal import Decimal
 from fractions import Fraction
@@ -25,6 +26,28 @@ def covered_fraction(totals: dict[str, int]) -> Fraction | None:
     return Fraction(covered, measured) if measured else None
 
 
+_REPORTS = """
+import json, sys
+import coverage
+
+plan = json.loads(sys.argv[1])
+cov = coverage.Coverage(data_file=plan["combined"])
+if not cov.get_option("paths"):
+    # Runs on other machines recorded other absolute paths: map them onto ours.
+    cov.set_option("paths", {
+        f"source{i}": [src, f"*/{src}", f"*\\\\{src}"] for i, src in enumerate(plan["sources"])
+    })
+cov.combine(plan["parts"], keep=True)
+cov.save()
+cov.load()
+cov.json_report(outfile=plan["json"])
+cov.xml_report(outfile=plan["xml"])
+if plan["html"]:
+    cov.html_report(directory=plan["html"])
+cov.report(file=sys.stdout)
+"""
+
+
 def _fmt(value: Fraction | Decimal) -> str:
     return f"{float(value):.2f}"
 
@@ -37,27 +60,27 @@ def run_coverage(config: Config, tools: ToolEnv) -> StageResult:
         msg = f"no coverage data in {data_dir}: run the test session first"
         return StageResult(stage="coverage", status=Status.FAILED, reason=msg)
 
-    # Combine every target's data (paths from other OSes are remapped by [paths]).
+    # Combine every target's data (paths from other OSes are remapped by [paths]) and
+    # write every report in one process of the tool environment: one start-up, not five.
     combined = data_dir / ".coverage"
     combined.unlink(missing_ok=True)
-    cov = ["python", "-m", "coverage"]
-    steps = [
-        [*cov, "combine", "--keep", "--quiet", f"--data-file={combined}", *map(str, parts)],
-        [*cov, "json", f"--data-file={combined}", "-o", str(data_dir / "coverage.json")],
-        [*cov, "xml", f"--data-file={combined}", "-o", str(data_dir / "coverage.xml")],
-    ]
-    if config.coverage.html:
-        html = ["html", f"--data-file={combined}", "-d", str(data_dir / "htmlcov")]
-        steps.append([*cov, *html])
-    for argv in steps:
-        done = tools.run(argv, cwd=config.root)
-        if done.returncode != 0:
-            if "No module named coverage" in done.stderr:
-                msg = "coverage.py is not installed in the tool environment"
-                raise ToolMissing(msg)
-            msg = f"`coverage {argv[3]}` failed: {(done.stderr or done.stdout).strip()}"
-            return StageResult(stage="coverage", status=Status.FAILED, reason=msg)
-    tools.run([*cov, "report", f"--data-file={combined}"], cwd=config.root, stream=True)
+    plan = {
+        "combined": str(combined),
+        "parts": [str(p) for p in parts],
+        "sources": [p.as_posix() for p in config.source_paths() if (config.root / p).is_dir()],
+        "json": str(data_dir / "coverage.json"),
+        "xml": str(data_dir / "coverage.xml"),
+        "html": str(data_dir / "htmlcov") if config.coverage.html else None,
+    }
+    done = tools.run(["python", "-c", _REPORTS, json.dumps(plan)], cwd=config.root)
+    sys.stderr.write(done.stdout)
+    if done.returncode != 0:
+        if "No module named 'coverage'" in done.stderr:
+            msg = "coverage.py is not installed in the tool environment"
+            raise ToolMissing(msg)
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        msg = f"coverage could not combine or report: {lines[-1] if lines else 'no output'}"
+        return StageResult(stage="coverage", status=Status.FAILED, reason=msg)
 
     # The gate compares the exact fraction, never a rounded percentage.
     totals = json.loads((data_dir / "coverage.json").read_text(encoding="utf-8"))["totals"]
