@@ -45,18 +45,25 @@ def _say(line: str) -> None:
         "dry_run": "print the plan and the changelog section; write nothing",
         "ci": "the release workflow's run: a missing token is an error, not a skip",
         "pre": "make a pre-release with this label: alpha, beta or rc",
+        "step": "run only these steps (comma-separated) of the release at HEAD: "
+        "preflight, version, changelog, commit, tag, build, push, publish, github",
     }
 )
-def release(c: Context, dry_run: bool = False, ci: bool = False, pre: str = "") -> None:
+def release(
+    c: Context, dry_run: bool = False, ci: bool = False, pre: str = "", step: str = ""
+) -> None:
     """Release: next version from the commits, changelog, bump, tag, build, publish.
 
     Safe to run again after any failure: finished steps are found done and skipped.
     """
     from shipyard.release import run_release  # noqa: PLC0415 - git and httpx only when asked
 
+    only = [name.strip() for name in step.split(",") if name.strip()] or None
     try:
         resolved = config.load(Path(c.cwd))
-        outcome = run_release(resolved, pre=pre or None, dry_run=dry_run, ci=ci, log=_say)
+        outcome = run_release(
+            resolved, pre=pre or None, dry_run=dry_run, ci=ci, only=only, log=_say
+        )
     except ShipyardError as exc:
         sys.stderr.write(f"release: error: {exc}\n")
         raise Exit(code=int(exc.code)) from None
@@ -65,11 +72,10 @@ def release(c: Context, dry_run: bool = False, ci: bool = False, pre: str = "") 
         return
     result = outcome.result()
     write_result(result, resolved.reports)
-    _say(f"released {outcome.plan.tag}")
+    _say(f"{outcome.plan.tag}: done" if only is None else f"{outcome.plan.tag}: {step} done")
     if ci:
-        append_step_summary(
-            render_markdown([result], title="release") + "\n" + outcome.plan.section
-        )
+        markdown = render_markdown([result], title="release")
+        append_step_summary(f"{markdown}\n{outcome.plan.section}")
 
 
 ns = Collection(ci, release)

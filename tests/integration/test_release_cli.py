@@ -144,3 +144,62 @@ def test_invoke_release_ci_publishes_and_summarises(project: Project, tmp_path: 
     result = json.loads((project.root / ".shipyard/reports/release.json").read_text())
     assert result["metrics"]["tag"] == "v2.0.0"
     assert result["status"] == "passed"
+
+
+def test_invoke_release_unknown_step_is_a_usage_error(project: Project) -> None:
+    done = _invoke(project, "--step", "build,deploy")
+    assert done.returncode == 2
+    assert "unknown step deploy; the steps are preflight, version," in done.stderr
+
+
+@pytest.mark.slow
+def test_split_release_as_the_generated_workflow_runs_it(project: Project, tmp_path: Path) -> None:
+    # A maintainer tags and pushes; CI jobs, each in a fresh clone of the tag, build,
+    # then make the GitHub release and upload to the index from the build's files.
+    local = _invoke(project, "--step", "preflight,version,changelog,commit,tag,push")
+    assert local.returncode == 0, local.stderr
+    assert project.tags(remote=True) == ["v1.4.2", "v2.0.0"]
+
+    def clone(name: str) -> Project:
+        root = tmp_path / name
+        subprocess.run(
+            ["git", "clone", "-q", "--branch", "v2.0.0", str(project.remote), str(root)],
+            check=True,
+            capture_output=True,
+        )
+        return Project(root=root, remote=project.remote)
+
+    with pypiserver() as index, FakeGitHub() as github:
+        env = {
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": github.repository,
+            "TWINE_USERNAME": "shipyard",
+            "TWINE_PASSWORD": "index-password",
+        }
+        build_job = clone("build-job")
+        done = _invoke(build_job, "--ci", "--step", "build", env=env)
+        assert done.returncode == 0, done.stderr
+
+        release_job = clone("release-job")
+        (release_job.root / "dist").mkdir()
+        for file in (build_job.root / "dist").iterdir():
+            (release_job.root / "dist" / file.name).write_bytes(file.read_bytes())
+        pyproject = release_job.root / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + f'repository-url = "{index.url}"\n')
+        done = _invoke(
+            release_job, "--ci", "--step", "github,publish", env={**env, "GITHUB_TOKEN": TOKEN}
+        )
+        assert done.returncode == 0, done.stderr
+        assert github.rejected == []
+        [release] = github.releases
+        assert release["tag_name"] == "v2.0.0"
+        assert release["draft"] is False
+        assert "### Breaking changes" in release["body"]
+        assert github.asset_names(release["id"]) == [
+            "SHA256SUMS",
+            "demo-2.0.0-py3-none-any.whl",
+            "demo-2.0.0.tar.gz",
+        ]
+        assert index.files() == ["demo-2.0.0-py3-none-any.whl", "demo-2.0.0.tar.gz"]
+        for asset in github.assets:
+            assert asset["content"] == (build_job.root / "dist" / asset["name"]).read_bytes()

@@ -78,17 +78,24 @@ def _same_kind(version: Version, pre: str | None) -> bool:
     return label == pre
 
 
-def _in_progress(root: Path, cfg: ReleaseConfig, pre: str | None) -> Version | None:
-    """The version of a release of the asked kind begun at HEAD, from its release commit.
-
-    Only shipyard's own release commit counts: a tag made by hand on HEAD is a
-    release already made, and an rc released from HEAD does not stop the final.
-    """
-    if git.head(root) is None:
+def _in_progress(
+    root: Path, cfg: ReleaseConfig, tags: tuple[Tag, ...], pre: str | None, *, tagged: bool
+) -> Version | None:
+    """The version of a release begun at HEAD: from shipyard's release commit, of the
+    kind asked (an rc released from HEAD does not stop the final); with `tagged`, also
+    from a release tag on HEAD, of any kind (single steps run on CI at a tag)."""
+    here = git.head(root)
+    if here is None:
         return None
+    if tagged:
+        on_head = [tag.version for tag in tags if git.tag_target(root, tag.name) == here]
+        if on_head:
+            return max(on_head)
     match = _message_pattern(cfg.commit_message).match(git.message(root))
     version = parse_version(match["version"]) if match else None
-    return version if version is not None and _same_kind(version, pre) else None
+    if version is None or not (tagged or _same_kind(version, pre)):
+        return None
+    return version
 
 
 def _first_version(root: Path, cfg: ReleaseConfig) -> Version:
@@ -146,11 +153,16 @@ def plan_release(
     pre: str | None = None,
     today: dt.date | None = None,
     resume: bool = True,
+    tagged: bool = False,
 ) -> ReleasePlan:
-    """Work out the next release; with `resume`, finish one begun at HEAD instead."""
+    """Work out the next release; with `resume`, finish one begun at HEAD instead.
+
+    `tagged` also takes a release tag on HEAD as the release to finish (a tag
+    made by hand is otherwise a release already made).
+    """
     root, cfg = config.root, config.release
     tags = release_tags(git.tags(root), cfg.tag_format)
-    started = _in_progress(root, cfg, pre) if resume else None
+    started = _in_progress(root, cfg, tags, pre, tagged=tagged) if resume else None
     if started is not None:
         version, bump = started, Bump.NONE
     else:

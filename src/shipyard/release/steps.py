@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.errors import ConfigError, GateFailed, ToolMissing
+from shipyard.errors import ConfigError, GateFailed, ToolMissing, UsageError
 from shipyard.release import changelog, git
-from shipyard.release.build import Artifacts, build, distributions
+from shipyard.release.build import Artifacts, build, distributions, write_sums
 from shipyard.release.github import GitHub, publish_release, repository_from_url
 from shipyard.release.plan import ReleasePlan, plan_release, render_plan
 from shipyard.release.publish import UploadOutcome, upload
@@ -27,7 +27,7 @@ from shipyard.report import StageResult, Status, write_atomic
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from shipyard.config import Config, ReleaseConfig
 
@@ -211,12 +211,23 @@ def _push(run: _Run) -> StepResult:
     return _done("push", f"pushed {cfg.branch} and {run.plan.tag} to {cfg.remote}")
 
 
+def _artifacts(run: _Run) -> Artifacts:
+    """The build step's files: from this run, or found in dist-dir (an earlier job's)."""
+    if run.artifacts is None:
+        dist = run.root / run.cfg.dist_dir
+        files = distributions(dist, run.plan.project, run.plan.pep440)
+        if not files:
+            msg = f"no sdist or wheel of {run.plan.pep440} in {dist}; run the build step first."
+            raise GateFailed(msg)
+        run.artifacts = Artifacts(files=files, sums=write_sums(dist, files), built=False)
+    return run.artifacts
+
+
 def _publish(run: _Run) -> StepResult:
     if not run.cfg.publish:
         return _skip("publish", "publish = false")
-    assert run.artifacts is not None  # noqa: S101 - the build step always runs first
     uploads = upload(
-        run.artifacts.files,
+        _artifacts(run).files,
         project=run.plan.project,
         repository_url=run.cfg.repository_url,
         index_url=run.cfg.index_url,
@@ -252,7 +263,7 @@ def _github(run: _Run) -> StepResult:
     target = _github_target(run)
     if isinstance(target, StepResult):
         return target
-    assert run.artifacts is not None  # noqa: S101 - the build step always runs first
+    artifacts = _artifacts(run)
     client = GitHub(target[0], token=target[1])
     try:
         published = publish_release(
@@ -260,7 +271,7 @@ def _github(run: _Run) -> StepResult:
             tag=run.plan.tag,
             name=f"{run.plan.project} {run.plan.version}",
             body=run.plan.body,
-            files=run.artifacts.all,
+            files=artifacts.all,
             prerelease=run.plan.prerelease,
             before_each=lambda name: run.hook(f"github:{name}"),
         )
@@ -268,7 +279,7 @@ def _github(run: _Run) -> StepResult:
         client.close()
     if not published.created and not published.uploaded:
         return _skip("github", f"release {run.plan.tag} is complete: {published.url}")
-    return _done("github", f"release {published.url} with {len(run.artifacts.all)} files")
+    return _done("github", f"release {published.url} with {len(artifacts.all)} files")
 
 
 _ACTIONS: dict[str, Callable[[_Run], StepResult]] = {
@@ -319,33 +330,49 @@ def _preview(run: _Run) -> list[StepResult]:
     ]
 
 
+def _chosen(only: Sequence[str] | None) -> tuple[str, ...]:
+    if only is None:
+        return STEPS
+    unknown = sorted(set(only) - set(STEPS))
+    if unknown or not only:
+        msg = f"unknown step {', '.join(unknown) or '(none)'}; the steps are {', '.join(STEPS)}."
+        raise UsageError(msg)
+    return tuple(name for name in STEPS if name in only)
+
+
 def run_release(
     config: Config,
     *,
     pre: str | None = None,
     dry_run: bool = False,
     ci: bool = False,
+    only: Sequence[str] | None = None,
     hook: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
     today: dt.date | None = None,
 ) -> ReleaseOutcome:
     """Plan and run (or, with `dry_run`, only show) the release.
 
+    `only` runs just those steps (in their usual order) on the release at HEAD
+    (its release commit or its tag), or on a new one when HEAD is none: the
+    release workflow splits the flow this way across jobs.
+
     `hook` is called with each step's name before it runs, and with
     `publish:<file>` / `github:<file>` before each upload; raising there stops
     the run as a crash would (the fault-injection tests use it).
     """
     started = time.monotonic()
-    plan = plan_release(config, pre=pre, today=today)
+    chosen = _chosen(only)
+    plan = plan_release(config, pre=pre, today=today, tagged=only is not None)
     run = _Run(config=config, plan=plan, ci=ci, hook=hook or (lambda _: None))
     if dry_run:
-        steps = _preview(run)
+        steps = [step for step in _preview(run) if step.name in chosen]
         return ReleaseOutcome(
             plan=plan, steps=tuple(steps), dry_run=True, duration=time.monotonic() - started
         )
 
     done = []
-    for name in STEPS:
+    for name in chosen:
         run.hook(name)
         step = _ACTIONS[name](run)
         done.append(step)
