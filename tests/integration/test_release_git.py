@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -167,3 +168,15 @@ def test_release_stops_before_writing_when_preflight_fails(tmp_path: Path) -> No
     assert (project.root / "pyproject.toml").read_bytes() == before
     assert not (project.root / "CHANGELOG.md").exists()
     assert project.tags() == ["v0.1.0"]
+
+
+def test_section_links_to_compare_view_when_the_remote_is_known(tmp_path: Path) -> None:
+    project = make_project(tmp_path, version="1.4.2")
+    project.tag("v1.4.2")
+    sha = project.commit("fix(cli): a")
+    git(project.root, "remote", "set-url", "origin", "git@github.com:octo/demo.git")
+    section = _plan(project, today=dt.date(2024, 5, 1)).section
+    assert section == (
+        "## [1.4.3](https://github.com/octo/demo/compare/v1.4.2...v1.4.3) - 2024-05-01\n\n"
+        f"### Fixed\n\n- **cli:** a ([{sha[:7]}](https://github.com/octo/demo/commit/{sha}))\n"
+    )
