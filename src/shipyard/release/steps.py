@@ -326,7 +326,9 @@ def _preview(run: _Run) -> list[StepResult]:
         _done("publish", f"upload to {cfg.repository_url}")
         if cfg.publish
         else _skip("publish", "publish = false"),
-        _done("github", "create the GitHub release") if cfg.github else _skip("github", "off"),
+        _done("github", "create the GitHub release")
+        if cfg.github
+        else _skip("github", "github = false"),
     ]
 
 
