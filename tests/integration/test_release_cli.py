@@ -144,6 +144,11 @@ def test_invoke_release_ci_publishes_and_summarises(project: Project, tmp_path: 
     result = json.loads((project.root / ".shipyard/reports/release.json").read_text())
     assert result["metrics"]["tag"] == "v2.0.0"
     assert result["status"] == "passed"
+    assert result["artifacts"] == [
+        "dist/demo-2.0.0-py3-none-any.whl",
+        "dist/demo-2.0.0.tar.gz",
+        "dist/SHA256SUMS",
+    ]
 
 
 def test_invoke_release_unknown_step_is_a_usage_error(project: Project) -> None:

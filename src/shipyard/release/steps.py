@@ -78,7 +78,7 @@ class ReleaseOutcome:
                 "non_conventional": len(plan.log.non_conventional),
                 "merges_skipped": plan.log.merges_skipped,
             },
-            artifacts=tuple(str(p) for p in self.artifacts),
+            artifacts=tuple(Path(os.path.relpath(p, plan.root)).as_posix() for p in self.artifacts),
         )
 
 
