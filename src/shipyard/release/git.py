@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.errors import ExitCode, ShipyardError, ToolMissing, Unreachable
 from shipyard.release.commits import RawCommit
+from shipyard.release.secrets import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -75,7 +76,9 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
     done = _run(repo, args)
     if check and done.returncode != 0:
         said = done.stderr.strip().splitlines()[-3:]
-        msg = f"`git {' '.join(args)}` failed in {repo}: {' '.join(said) or done.returncode}"
+        msg = redact(
+            f"`git {' '.join(args)}` failed in {repo}: {' '.join(said) or done.returncode}"
+        )
         if any(hint in done.stderr for hint in _UNREACHABLE_HINTS):
             raise Unreachable(msg)
         raise GitError(msg)

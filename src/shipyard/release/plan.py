@@ -173,18 +173,9 @@ def plan_release(
     if started is not None:
         bump = bump_for(log.commits, cfg.types)
 
-    section = _existing_section(root / cfg.changelog, version)
-    if section is None:
-        remote = git.remote_url(root, cfg.remote)
-        base = web_url(remote) if remote else None
-        section = changelog.render_section(
-            str(version),
-            log.commits,
-            date=today or dt.datetime.now(tz=dt.UTC).date(),
-            sections=cfg.sections,
-            web_url=base,
-            compare_url=_compare_url(base, previous, tag),
-        )
+    section = _existing_section(root / cfg.changelog, version) or _new_section(
+        root, cfg, version, log, previous=previous, today=today
+    )
     project = config.project.name if config.project else root.resolve().name
     return ReleasePlan(
         root=root,
@@ -196,6 +187,28 @@ def plan_release(
         bump=bump,
         section=section,
         resumed=started is not None,
+    )
+
+
+def _new_section(
+    root: Path,
+    cfg: ReleaseConfig,
+    version: Version,
+    log: CommitLog,
+    *,
+    previous: Tag | None,
+    today: dt.date | None,
+) -> str:
+    remote = git.remote_url(root, cfg.remote)
+    base = web_url(remote) if remote else None
+    tag = format_tag(version, cfg.tag_format)
+    return changelog.render_section(
+        str(version),
+        log.commits,
+        date=today or dt.datetime.now(tz=dt.UTC).date(),
+        sections=cfg.sections,
+        web_url=base,
+        compare_url=_compare_url(base, previous, tag),
     )
 
 
