@@ -56,8 +56,8 @@ def require(module: str, *, purpose: str) -> None:
     """Raise ToolMissing unless `module` can be imported by this Python."""
     if importlib.util.find_spec(module) is None:
         msg = (
-            f"'{module}' is not installed; {purpose} needs it. "
-            "Install shipyard with its release extra: pip install 'shipyard[release]'."
+            f"'{module}' is not installed; {purpose} needs it. It comes with shipyard: "
+            "reinstall it (pip install shipyard) in the environment that runs the release."
         )
         raise ToolMissing(msg)
 
