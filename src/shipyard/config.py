@@ -521,6 +521,97 @@ class AuditConfig:
     timeout: int = option(900, help="Seconds each audit tool may run.", check=non_negative)
 
 
+# -- release -----------------------------------------------------------------------------
+
+
+def _one_version_field(value: Any) -> str | None:
+    if isinstance(value, str) and value.count("{version}") == 1:
+        return None
+    return "a text with '{version}' exactly once"
+
+
+def _version_file_specs(value: Any) -> str | None:
+    for spec in value:
+        path, _, pattern = spec.partition(":")
+        if not path:
+            return "entries like 'src/pkg/__init__.py' or 'path:regex with (?P<version>...)'"
+        if not pattern:
+            continue
+        try:
+            compiled = re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            return f"a valid regular expression after ':' in {spec!r} ({exc})"
+        if "version" not in compiled.groupindex:
+            return f"a (?P<version>...) group in the pattern of {spec!r}"
+    return None
+
+
+Bump = Literal["major", "minor", "patch", "none"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    tag_format: str = option(
+        "v{version}",
+        help="How release tags are named; {version} is the SemVer version.",
+        check=_one_version_field,
+    )
+    branch: str = option("main", help="The only branch releases are made from.")
+    remote: str = option("origin", help="The git remote the release commit and tag go to.")
+    major_on_zero: bool = option(
+        default=False,
+        help="On 0.x, let a breaking change bump the major version (else the minor).",
+    )
+    types: Mapping[str, Bump] = option(
+        {},
+        help="Commit type -> bump, merged over feat=minor, fix/perf/revert=patch, others none.",
+    )
+    sections: Mapping[str, str] = option(
+        {},
+        help="Commit type -> changelog heading, merged over the built-in ones; '' hides a type.",
+    )
+    include_merges: bool = option(
+        default=False,
+        help="Parse merge commits too (skipped by default).",
+    )
+    changelog: Path = option(Path("CHANGELOG.md"), help="The Keep a Changelog file to update.")
+    version_files: tuple[str, ...] = option(
+        [],
+        help="Files holding the version when [project].version is dynamic: 'path' "
+        "(finds __version__ = '...') or 'path:regex' with a (?P<version>...) group.",
+        check=_version_file_specs,
+    )
+    commit_message: str = option(
+        "chore(release): {version}",
+        help="Message of the release commit.",
+        check=_one_version_field,
+    )
+    dist_dir: Path = option(Path("dist"), help="Where the sdist, wheels and SHA256SUMS go.")
+    build_isolation: bool = option(
+        default=True,
+        help="Build in an isolated environment (python -m build); false uses the current one.",
+    )
+    publish: bool = option(
+        default=True,
+        help="Upload the sdist and wheels to the package index.",
+    )
+    repository_url: str = option(
+        "https://upload.pypi.org/legacy/", help="Upload URL of the package index (twine)."
+    )
+    index_url: str | None = option(
+        None,
+        help="Simple index used to see what is already uploaded. Default: derived from "
+        "repository-url (pypi.org/simple for PyPI, <repository-url>/simple otherwise).",
+    )
+    github: bool = option(
+        default=True,
+        help="Create a GitHub release with the built files attached.",
+    )
+    github_repository: str | None = option(
+        None, help="owner/name on GitHub. Default: $GITHUB_REPOSITORY, else the remote's URL."
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -562,6 +653,7 @@ class Config:
     monitor: MonitorConfig = option(
         MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
     )
+    release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})

@@ -14,6 +14,10 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from shipyard import config
+from shipyard.errors import ShipyardError
+from shipyard.report import append_step_summary, render_markdown, write_result
+
 __all__ = ["ns"]
 
 
@@ -68,4 +72,48 @@ def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
         raise Exit(code=int(report.exit_code))
 
 
-ns = Collection(ci, monitor)
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"release: {line}\n")
+
+
+@task(
+    help={
+        "dry_run": "print the plan and the changelog section; write nothing",
+        "ci": "the release workflow's run: a missing token is an error, not a skip",
+        "pre": "make a pre-release with this label: alpha, beta or rc",
+        "step": "run only these steps (comma-separated) of the release at HEAD: "
+        "preflight, version, changelog, commit, tag, build, push, publish, github",
+    }
+)
+def release(
+    c: Context, dry_run: bool = False, ci: bool = False, pre: str = "", step: str = ""
+) -> None:
+    """Release: next version from the commits, changelog, bump, tag, build, publish.
+
+    Safe to run again after any failure: finished steps are found done and skipped.
+    """
+    from shipyard.release import run_release  # noqa: PLC0415 - git and httpx only when asked
+
+    only = [name.strip() for name in step.split(",") if name.strip()] or None
+    try:
+        resolved = config.load(Path(c.cwd))
+        outcome = run_release(
+            resolved, pre=pre or None, dry_run=dry_run, ci=ci, only=only, log=_say
+        )
+    except ShipyardError as exc:
+        sys.stderr.write(f"release: error: {exc}\n")
+        raise Exit(code=int(exc.code)) from None
+    if dry_run:
+        sys.stdout.write(outcome.text())
+        return
+    result = outcome.result()
+    write_result(result, resolved.reports)
+    _say(f"{outcome.plan.tag}: done" if only is None else f"{outcome.plan.tag}: {step} done")
+    if ci:
+        markdown = render_markdown([result], title="release")
+        append_step_summary(f"{markdown}\n{outcome.plan.section}")
+
+
+ns = Collection(ci, release, monitor)
