@@ -9,7 +9,9 @@ the JSON schema shipped in the package are all derived from those fields.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
+import json
 import re
 import tomllib
 import types
@@ -22,14 +24,21 @@ from typing import Any, Literal
 from shipyard.errors import ConfigError
 
 __all__ = [
+    "AuditConfig",
+    "BenchConfig",
+    "BenchThresholds",
     "Config",
     "CoverageConfig",
     "GatesConfig",
+    "LicensePolicy",
     "LintConfig",
     "MatrixConfig",
     "MatrixOverride",
+    "MonitorConfig",
     "ProjectMeta",
+    "RustConfig",
     "StageConfig",
+    "Suppression",
     "TestConfig",
     "load",
     "option",
@@ -76,6 +85,19 @@ class GatesConfig:
     lint_warnings: int = option(
         0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
     )
+    max_severity: Literal["info", "low", "medium", "high", "critical"] = option(
+        "high", help="Audit findings of this severity or worse fail the audit gate."
+    )
+    bench_warn: Decimal = option(
+        Decimal(10),
+        help="A benchmark slowdown over this percent (and significant) warns.",
+        check=non_negative,
+    )
+    bench_fail: Decimal = option(
+        Decimal(20),
+        help="A benchmark slowdown over this percent (and significant) fails the bench gate.",
+        check=non_negative,
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -87,6 +109,9 @@ class LintConfig:
     )
     requirements: tuple[str, ...] = option(
         [], help="Extra requirements for the lint session (mypy plugins, stubs...)."
+    )
+    extras: tuple[str, ...] = option(
+        [], help="Extras of the project installed for lint, so mypy sees optional imports."
     )
 
 
@@ -146,6 +171,129 @@ class CoverageConfig:
     html: bool = option(default=True, help="Write an HTML report next to the XML one.")
 
 
+# -- toolchains ----------------------------------------------------------------------------
+
+_TRIPLE = re.compile(r"[a-z0-9_]+(-[a-z0-9_.]+){1,3}")
+
+
+def target_triples(value: Any) -> str | None:
+    bad = [t for t in value if not _TRIPLE.fullmatch(t)]
+    return (
+        f"Rust target triples like 'x86_64-unknown-linux-gnu' ({bad[0]!r} is not one)"
+        if bad
+        else None
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RustConfig:
+    targets: tuple[str, ...] = option(
+        [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+        ],
+        help="Target triples of the matrix and the release binaries; each runs on the runner "
+        "of its OS and arch (matrix.runners).",
+        check=target_triples,
+    )
+    toolchain: str = option("stable", help="The rustup toolchain CI installs and cargo uses.")
+    nightly: str = option(
+        "nightly",
+        help="The rustup toolchain for libtest `#[bench]` benchmarks (they need nightly).",
+    )
+    features: Literal["all", "default"] = option(
+        "all", help="Build, lint and test with `--all-features`, or with the default features."
+    )
+    clippy_args: tuple[str, ...] = option(
+        [], help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on)."
+    )
+    test_args: tuple[str, ...] = option([], help="Extra arguments passed to `cargo test`.")
+    coverage: Literal["auto", "llvm-cov", "tarpaulin"] = option(
+        "auto",
+        help="The coverage tool: cargo-llvm-cov or cargo-tarpaulin (auto: whichever is "
+        "installed, llvm-cov first).",
+    )
+    binaries: tuple[str, ...] | None = option(
+        None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
+    )
+
+
+# -- monitor -------------------------------------------------------------------------------
+
+
+def _owner_repo(value: Any) -> str | None:
+    ok = re.fullmatch(r"[\w.-]+/[\w.-]+", value) is not None
+    return None if ok else "'owner/name', like 'shipyard-ci/shipyard'"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitorConfig:
+    index_url: str = option(
+        "https://pypi.org/simple/",
+        help="Package index compared against: a PEP 691 simple index (JSON or HTML pages), "
+        "or with index-api = 'json' the base of a PyPI-style JSON API "
+        "(https://pypi.org/pypi).",
+    )
+    index_api: Literal["simple", "json"] = option(
+        "simple", help="How the index is read: the simple API or the PyPI JSON API."
+    )
+    cooldown_days: int = option(
+        7,
+        help="A release younger than this many days is never proposed (named as in cooldown).",
+        check=non_negative,
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirement and lock files checked besides pyproject.toml. Default: "
+        "requirements*.txt, requirements/*.txt, pylock*.toml and uv.lock when present.",
+    )
+    ignore: tuple[str, ...] = option([], help="Dependencies never checked nor updated.")
+    branch_prefix: str = option(
+        "shipyard/deps", help="Prefix of the branches `monitor --apply` pushes updates on."
+    )
+    remote: str = option("origin", help="The git remote update branches are pushed to.")
+    release_tag: str = option("v*", help="Glob matching release tags (`git tag --list`).")
+    release_max_days: int = option(
+        180,
+        help="Health fails its release check past this many days since the last release tag.",
+        check=non_negative,
+    )
+    health_floor: Decimal = option(
+        Decimal(60),
+        help="Health score (percent of checks passed) below which the health part fails.",
+        check=percent,
+    )
+    alert_on: Literal["failed", "warned"] = option(
+        "failed", help="Part status that raises an alert: only `failed`, or `warned` as well."
+    )
+    alert_webhook_env: str = option(
+        "SHIPYARD_ALERT_WEBHOOK",
+        help="Environment variable holding the alert webhook URL (Slack-compatible JSON). "
+        "Unset or empty: no webhook.",
+    )
+    alert_issues: bool = option(
+        default=True, help="Keep one GitHub issue per alert kind when a token is present."
+    )
+    alert_label: str = option("shipyard-monitor", help="Label put on alert issues.")
+    token_env: str = option("GITHUB_TOKEN", help="Environment variable holding the GitHub token.")
+    repository: str | None = option(
+        None,
+        help="GitHub repository as 'owner/name'. Default: $GITHUB_REPOSITORY, else the "
+        "remote's URL.",
+        check=_owner_repo,
+    )
+    github_api_url: str = option(
+        "https://api.github.com",
+        help="GitHub API root; $GITHUB_API_URL (set on GitHub Actions) takes precedence.",
+    )
+    timeout: float = option(
+        10.0, help="Seconds allowed for each network request.", check=non_negative
+    )
+
+
 # -- matrix --------------------------------------------------------------------------------
 
 _PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)(t?)")
@@ -199,6 +347,270 @@ class MatrixConfig:
     )
     runners: Mapping[str, str] = option(
         {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
+
+
+# -- bench ---------------------------------------------------------------------------------
+
+
+def _confidence(value: Any) -> str | None:
+    return None if 50 <= value < 100 else "a confidence level from 50 to below 100 (percent)"  # noqa: PLR2004
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchThresholds:
+    warn: Decimal | None = option(
+        None, help="Warn line in percent for the matching benchmarks.", check=non_negative
+    )
+    fail: Decimal | None = option(
+        None, help="Fail line in percent for the matching benchmarks.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    path: Path = option(
+        Path("benchmarks"), help="The pytest-benchmark suite: a directory or a test file."
+    )
+    results: Path | None = option(
+        None,
+        help="Read this results file (Rust libtest output, a Criterion directory, generic "
+        "JSON) instead of running pytest-benchmark; `command` writes it.",
+    )
+    command: tuple[str, ...] = option(
+        [], help="The command that writes `results`; run before reading it, and for a rerun."
+    )
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
+    thresholds: Mapping[str, BenchThresholds] = option(
+        {},
+        help='Lines per benchmark by glob, like "*slow*" = { warn = 25, fail = 50 }; '
+        "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
+    )
+    statistic: Literal["p10", "median"] = option(
+        "p10",
+        help="What the verdict compares: the 10th percentile of the rounds (robust to a busy "
+        "machine) or their median. Both median and min changes are always reported.",
+    )
+    confidence: Decimal = option(
+        Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
+    )
+    rerun: bool = option(
+        default=True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+    )
+    baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
+        ["merge-base", "file", "default-branch"],
+        help="Where the baseline comes from, in order of preference.",
+    )
+    baseline_file: Path = option(
+        Path("benchmarks/baseline.json"), help="A committed baseline results file."
+    )
+    default_branch: str = option("main", help="The branch merge-bases and trends are taken on.")
+    history: Literal["state", "repo", "branch", "off"] = option(
+        "state",
+        help="Where runs are recorded: the user state dir, `history-path` in the repo, the git "
+        "branch `history-branch`, or nowhere.",
+    )
+    history_path: Path = option(
+        Path(".shipyard/bench-history"), help="History directory when history = 'repo'."
+    )
+    history_branch: str = option(
+        "shipyard-bench-history", help="History branch when history = 'branch'."
+    )
+    renames: Mapping[str, str] = option(
+        {}, help="Old benchmark name = new name, so history and baselines follow a rename."
+    )
+    trend_min_step: Decimal = option(
+        Decimal(5), help="Smallest step (percent) `shipyard bench trend` reports.", check=percent
+    )
+
+
+# -- audit -------------------------------------------------------------------------------
+
+AuditCheckName = Literal["vulns", "sast", "secrets", "licenses", "sbom"]
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+
+
+def iso_date(value: Any) -> str | None:
+    expected = "a date written YYYY-MM-DD, like '2030-01-31'"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return expected
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return expected
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LicensePolicy:
+    allow: tuple[str, ...] = option(
+        [
+            "MIT",
+            "MIT-0",
+            "BSD-2-Clause",
+            "BSD-3-Clause",
+            "0BSD",
+            "ISC",
+            "Apache-2.0",
+            "PSF-2.0",
+            "Python-2.0",
+            "Unlicense",
+            "CC0-1.0",
+            "Zlib",
+            "BSL-1.0",
+            "HPND",
+            "MPL-2.0",
+            "LGPL-2.1-*",
+            "LGPL-3.0-*",
+        ],
+        help="SPDX ids (globs allowed) of licences that pass.",
+    )
+    deny: tuple[str, ...] = option(
+        ["AGPL-*", "GPL-*", "SSPL-1.0"], help="SPDX ids (globs allowed) of licences that fail."
+    )
+    warn: tuple[str, ...] = option([], help="SPDX ids (globs allowed) of licences that warn.")
+    unknown: Literal["allow", "warn", "deny"] = option(
+        "warn", help="What a licence named by no list, or no licence at all, does."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Suppression:
+    id: str | None = option(None, help="A vulnerability id or any of its aliases.")
+    test: str | None = option(None, help="A bandit test id such as 'B602'.")
+    path: str | None = option(None, help="With `test`: a glob of the files it applies to.")
+    fingerprint: str | None = option(None, help="A secret's fingerprint (hashed_secret).")
+    package: str | None = option(None, help="A package whose licence finding is accepted.")
+    reason: str | None = option(None, help="Why the finding is accepted (required).")
+    expires: str | None = option(
+        None, help="Last day (YYYY-MM-DD) the suppression applies.", check=iso_date
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditConfig:
+    checks: tuple[AuditCheckName, ...] = option(
+        ["vulns", "sast", "secrets", "licenses", "sbom"], help="The checks the audit runs."
+    )
+    service: Literal["pypi", "osv"] = option(
+        "pypi", help="pip-audit's vulnerability service when no advisory-db is set."
+    )
+    osv_url: str | None = option(None, help="Another OSV API URL for pip-audit (service osv).")
+    advisory_db: Path | None = option(
+        None, help="A directory of OSV advisories (JSON or YAML): audit offline against it."
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirements or pylock files to audit. Default: requirements*.txt and pylock*.toml.",
+    )
+    sast_paths: tuple[Path, ...] | None = option(
+        None, help="What bandit scans. Default: the project's sources (not tests)."
+    )
+    secrets_history: bool = option(
+        default=True, help="Also scan every line added by every commit of the current branch."
+    )
+    secrets_baseline: Path = option(
+        Path(".secrets.baseline"), help="A detect-secrets baseline; its known secrets pass."
+    )
+    licenses: LicensePolicy = option(LicensePolicy, help="The licence policy.")
+    unknown_severity: SeverityName = option(
+        "high", help="The severity a vulnerability without a CVSS vector counts as."
+    )
+    suppress: tuple[Suppression, ...] = option(
+        [], help="Accepted findings, each with a reason and an optional expiry date."
+    )
+    timeout: int = option(900, help="Seconds each audit tool may run.", check=non_negative)
+
+
+# -- release -----------------------------------------------------------------------------
+
+
+def _one_version_field(value: Any) -> str | None:
+    if isinstance(value, str) and value.count("{version}") == 1:
+        return None
+    return "a text with '{version}' exactly once"
+
+
+def _version_file_specs(value: Any) -> str | None:
+    for spec in value:
+        path, _, pattern = spec.partition(":")
+        if not path:
+            return "entries like 'src/pkg/__init__.py' or 'path:regex with (?P<version>...)'"
+        if not pattern:
+            continue
+        try:
+            compiled = re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            return f"a valid regular expression after ':' in {spec!r} ({exc})"
+        if "version" not in compiled.groupindex:
+            return f"a (?P<version>...) group in the pattern of {spec!r}"
+    return None
+
+
+Bump = Literal["major", "minor", "patch", "none"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    tag_format: str = option(
+        "v{version}",
+        help="How release tags are named; {version} is the SemVer version.",
+        check=_one_version_field,
+    )
+    branch: str = option("main", help="The only branch releases are made from.")
+    remote: str = option("origin", help="The git remote the release commit and tag go to.")
+    major_on_zero: bool = option(
+        default=False,
+        help="On 0.x, let a breaking change bump the major version (else the minor).",
+    )
+    types: Mapping[str, Bump] = option(
+        {},
+        help="Commit type -> bump, merged over feat=minor, fix/perf/revert=patch, others none.",
+    )
+    sections: Mapping[str, str] = option(
+        {},
+        help="Commit type -> changelog heading, merged over the built-in ones; '' hides a type.",
+    )
+    include_merges: bool = option(
+        default=False,
+        help="Parse merge commits too (skipped by default).",
+    )
+    changelog: Path = option(Path("CHANGELOG.md"), help="The Keep a Changelog file to update.")
+    version_files: tuple[str, ...] = option(
+        [],
+        help="Files holding the version when [project].version is dynamic: 'path' "
+        "(finds __version__ = '...') or 'path:regex' with a (?P<version>...) group.",
+        check=_version_file_specs,
+    )
+    commit_message: str = option(
+        "chore(release): {version}",
+        help="Message of the release commit.",
+        check=_one_version_field,
+    )
+    dist_dir: Path = option(Path("dist"), help="Where the sdist, wheels and SHA256SUMS go.")
+    build_isolation: bool = option(
+        default=True,
+        help="Build in an isolated environment (python -m build); false uses the current one.",
+    )
+    publish: bool = option(
+        default=True,
+        help="Upload the sdist and wheels to the package index.",
+    )
+    repository_url: str = option(
+        "https://upload.pypi.org/legacy/", help="Upload URL of the package index (twine)."
+    )
+    index_url: str | None = option(
+        None,
+        help="Simple index used to see what is already uploaded. Default: derived from "
+        "repository-url (pypi.org/simple for PyPI, <repository-url>/simple otherwise).",
+    )
+    github: bool = option(
+        default=True,
+        help="Create a GitHub release with the built files attached.",
+    )
+    github_repository: str | None = option(
+        None, help="owner/name on GitHub. Default: $GITHUB_REPOSITORY, else the remote's URL."
     )
 
 
@@ -258,6 +670,7 @@ class Config:
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+    audit: AuditConfig = option(AuditConfig, help="The audit stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
     )
@@ -267,6 +680,17 @@ class Config:
     workflows: WorkflowsConfig = option(
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
     )
+    bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
+    toolchain: tuple[str, ...] | None = option(
+        None,
+        help="Toolchains the stages run: 'python', 'rust'. Default: detected "
+        "(pyproject.toml with [project] -> python, Cargo.toml -> rust, both -> both).",
+    )
+    rust: RustConfig = option(RustConfig, help="The Rust toolchain (Cargo projects).")
+    monitor: MonitorConfig = option(
+        MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
+    )
+    release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
@@ -419,7 +843,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         msg = (
             "no pyproject.toml here. shipyard reads its pipeline from [tool.shipyard] in "
-            "pyproject.toml; run `shipyard init` in the project's root, or pass --root."
+            "pyproject.toml (or [package.metadata.shipyard] in a Cargo.toml); run "
+            "`shipyard init` in the project's root, or pass --root."
         )
         raise ConfigError(msg, path=path) from None
     except UnicodeDecodeError as exc:
@@ -442,6 +867,32 @@ def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),
         optional_dependencies={k: tuple(v) for k, v in optional.items()},
+    )
+
+
+#: Where a Cargo project without a pyproject.toml keeps shipyard's table.
+CARGO_TABLES = ("package.metadata.shipyard", "workspace.metadata.shipyard")
+
+
+def _cargo_table(data: Mapping[str, Any]) -> tuple[str, Any]:
+    for dotted in CARGO_TABLES:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return dotted, value
+    return CARGO_TABLES[0], {}
+
+
+def _cargo_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
+    package = data.get("package") or {}
+    version = package.get("version")  # `version.workspace = true` is a table: unknown here
+    return ProjectMeta(
+        name=str(package.get("name") or root.resolve().name),
+        version=version if isinstance(version, str) else None,
+        requires_python=None,
+        dependencies=(),
+        optional_dependencies={},
     )
 
 
@@ -474,14 +925,21 @@ def load(root: Path | str = ".") -> Config:
     """Read `<root>/pyproject.toml` and return the resolved, validated config."""
     root = Path(root)
     path = root / "pyproject.toml"
-    data = _read_toml(path)
-    tool = data.get("tool", {})
-    table = tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+    if not path.is_file() and (root / "Cargo.toml").is_file():
+        # A Cargo project without Python keeps the table in its Cargo.toml.
+        path = root / "Cargo.toml"
+        data = _read_toml(path)
+        prefix, table = _cargo_table(data)
+        project = _cargo_meta(data, root)
+    else:
+        data = _read_toml(path)
+        tool = data.get("tool", {})
+        prefix, table = _TABLE, tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+        project = _project_meta(data, root)
     if not isinstance(table, dict):
-        raise ConfigError("expected a table.", path=path, key=_TABLE)
+        raise ConfigError("expected a table.", path=path, key=prefix)
 
-    config: Config = build(Config, table, path=path)
-    project = _project_meta(data, root)
+    config: Config = build(Config, table, path=path, prefix=prefix)
     sources = config.sources
     if sources is None:
         sources = detect_sources(root, project)
@@ -559,3 +1017,45 @@ def schema() -> dict[str, Any]:
         "description": "shipyard's pipeline configuration in pyproject.toml",
         **body,
     }
+
+
+def _default_text(field: dataclasses.Field[Any]) -> str:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+    else:
+        return ""
+    if value is None:
+        return "unset"
+    return f"`{json.dumps(to_json(value))}`"
+
+
+def reference_rows(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help) for every option, nested tables flattened to dotted keys."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for key, field in _toml_fields(cls).items():
+        tp = hints[field.name]
+        name = f"{prefix}{key}"
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            rows += reference_rows(tp, f"{name}.")
+            continue
+        if typing.get_origin(tp) in (dict, Mapping):
+            item = typing.get_args(tp)[1]
+            if isinstance(item, type) and dataclasses.is_dataclass(item):
+                rows.append((f"{name}.<name>", "`{}`", field.metadata.get("help", "")))
+                rows += reference_rows(item, f"{name}.<name>.")
+                continue
+        rows.append((name, _default_text(field), field.metadata.get("help", "")))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The README's configuration table, generated from the records."""
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [
+        f"| `{key}` | {default} | {text.replace('|', '/')} |"
+        for key, default, text in reference_rows()
+    ]
+    return "\n".join(lines) + "\n"

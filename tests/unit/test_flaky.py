@@ -6,6 +6,7 @@ from pathlib import Path
 
 from shipyard.report import Severity
 from shipyard.stages import test
+from shipyard.stages.toolchains import python
 
 # Written by pytest 9 with pytest-rerunfailures 16 (`--reruns 1`): one <testcase>
 # per attempt, the outcome on the last one only.
@@ -57,4 +58,4 @@ def test_no_rerun_no_flaky(tmp_path: Path) -> None:
 
 def test_the_session_installs_the_plugin_and_reruns_once() -> None:
     assert any(r.startswith("pytest-rerunfailures") for r in test.REQUIREMENTS)
-    assert test.RERUNS == ("--reruns", "1")
+    assert python.RERUNS == ("--reruns", "1")

@@ -21,6 +21,7 @@ from typing import Any
 from shipyard import matrix
 from shipyard.config import Config
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing
+from shipyard.stages import toolchains
 from shipyard.workflows.actions import uses
 from shipyard.workflows.emit import Commented, Inline, Spaced, dump
 
@@ -73,6 +74,12 @@ class Inputs:
     sessions: tuple[Mapping[str, Any], ...]  # `nox --list --json` entries
     flows: tuple[str, ...]  # the invoke collection's task names
     include: tuple[Mapping[str, str], ...]  # matrix.github_include(plan)
+    #: The project's toolchains (see `shipyard.stages.toolchains`), in stage order.
+    toolchains: tuple[str, ...] = ("python",)
+
+    @property
+    def python(self) -> bool:
+        return "python" in self.toolchains
 
     @property
     def session_names(self) -> tuple[str, ...]:
@@ -108,8 +115,18 @@ def list_flows(root: Path) -> tuple[str, ...]:
 def gather(config: Config) -> Inputs:
     """Read the sessions, the flows and the matrix of the project at `config.root`."""
     sessions = matrix.nox_sessions(config.root)
-    include = matrix.github_include(matrix.plan(config))
-    return Inputs(sessions=tuple(sessions), flows=list_flows(config.root), include=tuple(include))
+    chain = toolchains.for_config(config)
+    if any(t.name == "python" for t in chain):
+        include = matrix.github_include(matrix.plan(config))
+    else:
+        # Without Python the matrix is the other toolchains' own targets (Rust triples).
+        include = [cell.github() for t in chain for cell in t.cells(config)]
+    return Inputs(
+        sessions=tuple(sessions),
+        flows=list_flows(config.root),
+        include=tuple(include),
+        toolchains=tuple(t.name for t in chain),
+    )
 
 
 # -- steps ---------------------------------------------------------------------------------
@@ -132,7 +149,10 @@ def _install(config: Config) -> dict[str, Any]:
 def _prelude(
     config: Config, *, python: Sequence[str] = (), full_history: bool = False
 ) -> list[Any]:
-    """Check out, set up Python (the tool's last, so it is `python`), install shipyard."""
+    """Check out, set up Python (the tool's last, so it is `python`), install shipyard.
+
+    Other toolchains set themselves up inside their sessions (rustup on the runner).
+    """
     return [
         _checkout(**{"fetch-depth": 0}) if full_history else _checkout(),
         _setup_python(*python, config.workflows.python),
@@ -197,7 +217,24 @@ def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
     if not inputs.include:
         msg = "the build matrix has no targets, so ci.yml would have no test job."
         raise NoTargetsError(msg)
-    steps = [
+    if not inputs.python:
+        # The session runs the targets of the runner's OS and arch: nothing to select.
+        steps = [*_prelude(config), {"run": "nox -s test"}]
+    else:
+        steps = _python_test_steps(config)
+    return _job(
+        config,
+        "test",
+        name="test ${{ matrix.id }}",
+        runs_on="${{ matrix.runner }}",
+        permissions=_READ,
+        strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
+        steps=steps,
+    )
+
+
+def _python_test_steps(config: Config) -> list[Any]:
+    return [
         *_prelude(config, python=["${{ matrix.python }}"]),
         # nox picks the test session of the target's Python on the target's runner.
         {"run": 'nox -s test --python "$PYTHON"', "env": {"PYTHON": "${{ matrix.python }}"}},
@@ -212,18 +249,12 @@ def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
             },
         },
     ]
-    return _job(
-        config,
-        "test",
-        name="test ${{ matrix.id }}",
-        runs_on="${{ matrix.runner }}",
-        permissions=_READ,
-        strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
-        steps=steps,
-    )
 
 
-def _coverage_job(config: Config) -> dict[str, Any]:
+def _coverage_job(config: Config, inputs: Inputs) -> dict[str, Any]:
+    if not inputs.python:
+        # Rust's coverage tools run the tests themselves: nothing to download.
+        return _session_job(config, "coverage")
     download = {
         "uses": uses("download-artifact"),
         "with": {
@@ -297,7 +328,7 @@ def _ci_jobs(config: Config, inputs: Inputs) -> Spaced:
         if name == "test":
             jobs[name] = _test_job(config, inputs)
         elif name == "coverage" and "test" in names:
-            jobs[name] = _coverage_job(config)
+            jobs[name] = _coverage_job(config, inputs)
         elif name == "bench":
             jobs[name] = _bench_job(config)
         elif name == "docker":
@@ -356,10 +387,15 @@ def _security(config: Config, inputs: Inputs) -> Spaced:
         steps = [*_prelude(config), {"run": "nox -s audit"}, upload]
         permissions = {"contents": "read", "security-events": _write("to upload the SARIF")}
         jobs["audit"] = _job(config, "audit", permissions=permissions, steps=steps)
+    names = [toolchains.get(t).codeql for t in inputs.toolchains]
+    languages = ", ".join(n for n in names if n) or "actions"
+    analyze: dict[str, Any] = {"uses": uses("codeql", "analyze")}
+    if "," not in languages:
+        analyze["with"] = {"category": f"/language:{languages}"}
     codeql = [
         _checkout(),
-        {"uses": uses("codeql", "init"), "with": {"languages": "python", "build-mode": "none"}},
-        {"uses": uses("codeql", "analyze"), "with": {"category": "/language:python"}},
+        {"uses": uses("codeql", "init"), "with": {"languages": languages, "build-mode": "none"}},
+        analyze,
     ]
     permissions = {
         "actions": Commented("read", "CodeQL reads the workflow run (private repositories)"),
@@ -409,6 +445,8 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
         permissions={"contents": _write("to create the release and upload its files")},
         steps=github_steps,
     )
+    if not inputs.python:
+        return _more_release_jobs(config, inputs, jobs)
     jobs["publish"] = _job(
         config,
         "publish",
@@ -417,6 +455,11 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
         permissions={"id-token": _write("for trusted publishing to PyPI")},
         steps=[download, {"uses": uses("pypi-publish")}],
     )
+    return _more_release_jobs(config, inputs, jobs)
+
+
+def _more_release_jobs(config: Config, inputs: Inputs, jobs: Spaced) -> Spaced:
+    token = {"GITHUB_TOKEN": "${{ github.token }}"}
     if "docker" in inputs.session_names:
         steps = [*_prelude(config), {"run": "invoke release --ci --step images", "env": token}]
         permissions = {"contents": "read", "packages": _write("to push the images")}
