@@ -92,6 +92,9 @@ class Stage:
     target: Target | None = None
     custom: bool = False
     description: str = ""
+    #: The test stage when no Python target runs here: its results come under other
+    #: names (a Rust toolchain's `test-<triple>`) or not at all (it says it skipped).
+    placeholder: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,6 +329,7 @@ def build(config: Config, sessions: Iterable[str], *, targets: Sequence[Target])
                 needs=needs,
                 custom=spec.custom,
                 description=spec.description,
+                placeholder=spec.name == "test",
             )
         )
     return Graph(tuple(nodes))

@@ -24,7 +24,14 @@ from shipyard.errors import ExitCode
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
 from shipyard.report import StageResult, Status, collect, console, summarize
-from shipyard.scheduler import Interrupted, Run, exit_code, last_durations, write_timings
+from shipyard.scheduler import (
+    WROTE_NOTHING,
+    Interrupted,
+    Run,
+    exit_code,
+    last_durations,
+    write_timings,
+)
 from shipyard.stages.custom import check_commands
 from shipyard.tools import ToolEnv
 
@@ -146,12 +153,18 @@ def run(prepared: Prepared, *, jobs: int, fail_fast: bool = False) -> int:
         outcomes, interrupted = exc.outcomes, True
     write_timings(outcomes, config.reports, jobs=jobs, wall=time.time() - started)
 
-    known: dict[str, StageResult] = {o.result.stage: o.result for o in outcomes}
+    # A placeholder that wrote nothing of its own leaves its row to the results it wrote.
+    known: dict[str, StageResult] = {
+        o.result.stage: o.result
+        for o in outcomes
+        if not (selected[o.stage].placeholder and o.result.reason == WROTE_NOTHING)
+    }
     for name, why in prepared.left_out.items():
         stage = prepared.graph[name]
         known[stage.report] = StageResult(stage=stage.report, status=Status.SKIPPED, reason=why)
     names = [s.report for s in prepared.graph.stages]
-    results = collect(names, config.reports, started, known=known)
+    optional = [s.report for s in prepared.graph.stages if s.placeholder]
+    results = collect(names, config.reports, started, known=known, optional=optional)
     summary = summarize(results, config.reports)
     out.print(f"summary written to {os.path.relpath(summary)}", markup=False)
     if interrupted:

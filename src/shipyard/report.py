@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,20 +291,22 @@ def collect(
     since: float,
     *,
     known: Mapping[str, StageResult] | None = None,
+    optional: Collection[str] = (),
 ) -> list[StageResult]:
     """One result per name of `names`, in that order, then any other fresh result.
 
     A name's result is `known[name]` when given, else its fresh result file, else
-    a skipped row saying it did not run. `nox -s ci` and `invoke ci` both use this.
+    a skipped row saying it did not run; for an `optional` name, no row when other
+    fresh results start with `<name>-`. `nox -s ci` and `invoke ci` both use this.
     """
     fresh = {r.stage: r for r in fresh_results(reports, since)}
     known = known or {}
-    rows = [
-        known.get(name)
-        or fresh.get(name)
-        or StageResult(stage=name, status=Status.SKIPPED, reason=DID_NOT_RUN)
-        for name in names
-    ]
+    rows = []
+    for name in names:
+        row = known.get(name) or fresh.get(name)
+        if row is None and name in optional and any(s.startswith(f"{name}-") for s in fresh):
+            continue
+        rows.append(row or StageResult(stage=name, status=Status.SKIPPED, reason=DID_NOT_RUN))
     return rows + [r for r in fresh.values() if r.stage not in names]
 
 

@@ -29,6 +29,7 @@ from shipyard.output import StageOutput
 from shipyard.report import StageResult, Status, fresh_results, read_result, write_atomic
 
 __all__ = [
+    "WROTE_NOTHING",
     "Interrupted",
     "Outcome",
     "Run",
@@ -42,6 +43,8 @@ __all__ = [
 #: Seconds a stopped stage's process group gets between SIGTERM and SIGKILL.
 GRACE = 5.0
 _POLL = 0.2
+#: The reason of a stage whose process passed without writing its result.
+WROTE_NOTHING = "wrote no result; see its output"
 _NOX_SKIPPED = re.compile(r"Session (?P<session>\S+) skipped: (?P<why>.+)$")
 _NOX_NOISE = re.compile(r"^nox > (Session \S+ (failed|was successful)|Ran multiple sessions).*")
 
@@ -396,7 +399,7 @@ class Run:
             return written
         if code == 0:
             skipped = [m["why"] for line in child.lines if (m := _NOX_SKIPPED.search(line))]
-            why = skipped[-1] if skipped else "wrote no result; see its output"
+            why = skipped[-1] if skipped else WROTE_NOTHING
             return StageResult(stage=stage.report, status=Status.SKIPPED, reason=why)
         said = [ln for ln in child.lines if ln.strip() and not _NOX_NOISE.match(ln)]
         last = f": {said[-1].strip()[:200]}" if said else ""

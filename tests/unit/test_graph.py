@@ -60,6 +60,8 @@ def test_every_test_target_is_its_own_node_and_coverage_needs_them_all(tmp_path:
 def test_no_target_here_leaves_one_test_node(tmp_path: Path) -> None:
     pipeline = graph.build(load(tmp_path), SEED, targets=[])
     assert pipeline["coverage"].needs == ("test",)
+    assert pipeline["test"].placeholder
+    assert not graph.build(load(tmp_path), SEED, targets=[target("3.11")]).stages[1].placeholder
 
 
 CUSTOM = """
