@@ -150,7 +150,9 @@ class Graph:
     def estimates(self, last: Mapping[str, float]) -> dict[str, float]:
         """Each stage's expected duration: its last one when known, else a rough default."""
         return {
-            s.name: last.get(s.name) or DEFAULT_ESTIMATES.get(s.group, _CUSTOM_ESTIMATE)
+            s.name: last[s.name]
+            if s.name in last
+            else DEFAULT_ESTIMATES.get(s.group, _CUSTOM_ESTIMATE)
             for s in self.stages
         }
 

@@ -126,8 +126,9 @@ def test_critical_path_and_bottom_levels(tmp_path: Path) -> None:
 
 def test_estimates_prefer_last_times(tmp_path: Path) -> None:
     pipeline = graph.build(load(tmp_path, CUSTOM), SEED, targets=[])
-    estimates = pipeline.estimates({"lint": 3.0})
+    estimates = pipeline.estimates({"lint": 3.0, "coverage": 0.0})
     assert estimates["lint"] == 3.0
+    assert estimates["coverage"] == 0.0  # a stage that skipped at once last time
     assert estimates["test"] == graph.DEFAULT_ESTIMATES["test"]
     assert estimates["docs"] > 0
 
