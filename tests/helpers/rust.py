@@ -89,3 +89,47 @@ def apply_cargo_env(monkeypatch: pytest.MonkeyPatch, target_dir: Path) -> None:
     # The tests choose the toolchain and the rustdoc flags themselves.
     for key in ("RUSTDOCFLAGS", "RUSTUP_TOOLCHAIN"):
         monkeypatch.delenv(key, raising=False)
+
+
+#: Source replacement: crates.io's packages come from `vendor/`, so cargo resolves and locks
+#: them offline while Cargo.lock still names crates.io as their source.
+VENDORED_CONFIG = """
+[source.crates-io]
+replace-with = "vendored"
+
+[source.vendored]
+directory = "vendor"
+"""
+
+
+def write_vendored_crate(
+    root: Path, dependencies: dict[str, tuple[str, str]], files: dict[str, str] | None = None
+) -> Path:
+    """A crate depending on crates.io crates (name -> (version, licence)) vendored beside it.
+
+    `cargo generate-lockfile` then writes a real Cargo.lock naming them as crates.io
+    packages, with no network.
+    """
+    deps = "".join(f'{name} = "={version}"\n' for name, (version, _) in dependencies.items())
+    crates: dict[str, str] = {}
+    for name, (version, licence) in dependencies.items():
+        crates[f"vendor/{name}/Cargo.toml"] = (
+            f'[package]\nname = "{name}"\nversion = "{version}"\nedition = "2021"\n'
+            f'license = "{licence}"\n'
+        )
+        crates[f"vendor/{name}/src/lib.rs"] = "//! Vendored.\n"
+        crates[f"vendor/{name}/.cargo-checksum.json"] = '{"files": {}, "package": null}\n'
+    base = {
+        "Cargo.toml": cargo_toml(extra=f"[dependencies]\n{deps}"),
+        ".cargo/config.toml": VENDORED_CONFIG,
+        **crates,
+    }
+    write_crate(root, {**base, **(files or {})})
+    subprocess.run(
+        ["cargo", "generate-lockfile", "--offline"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return root

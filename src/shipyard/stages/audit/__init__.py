@@ -18,6 +18,7 @@ from pathlib import Path
 
 from shipyard.config import Config
 from shipyard.report import Finding, Severity, StageResult, Status, render_markdown, write_atomic
+from shipyard.stages import toolchains
 from shipyard.stages.audit import suppress
 from shipyard.stages.audit.interface import (
     NOTE_TOOL,
@@ -34,6 +35,7 @@ from shipyard.stages.audit.sast import SastCheck
 from shipyard.stages.audit.sbom import SbomCheck
 from shipyard.stages.audit.secrets import SecretsCheck
 from shipyard.stages.audit.vulns import VulnsCheck
+from shipyard.stages.toolchains.interface import Toolchain
 from shipyard.tools import ToolEnv
 
 __all__ = ["CHECKS", "REQUIREMENTS", "gate", "run_audit"]
@@ -54,8 +56,19 @@ _NEEDS_PROBE = {"vulns", "licenses"}
 MARKDOWN_NAME = "audit.md"
 
 
+def _toolchains(config: Config) -> tuple[Toolchain, ...]:
+    # A configured list must be valid; otherwise whatever is detected, possibly nothing.
+    return toolchains.for_config(config) if config.toolchain else toolchains.detect(config.root)
+
+
 def _context(config: Config, tool_env: ToolEnv) -> Context:
-    context = Context(config=config, env=tool_env, distributions=(), markers={})
+    context = Context(
+        config=config,
+        env=tool_env,
+        distributions=(),
+        markers={},
+        toolchains=_toolchains(config),
+    )
     if not _NEEDS_PROBE & set(config.audit.checks):
         return context
     data = run_script(context, _PROBE)
@@ -141,6 +154,8 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
     outcome = suppress.apply(found, rules, today=today or dt.datetime.now().astimezone().date())
     kept = [*outcome.kept, *outcome.notes]
     status, reason = gate(kept, config)
+    skipped = [r.skipped for r in reports if r.skipped]
+    reason = "; ".join([reason, *skipped] if reason else skipped)
 
     # SARIF for code scanning, then the stage result with its artifacts.
     sarif_path = context.out_dir / SARIF_NAME
