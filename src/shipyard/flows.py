@@ -72,8 +72,6 @@ def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
         raise Exit(code=int(report.exit_code))
 
 
-
-
 def _say(line: str) -> None:
     sys.stderr.write(f"release: {line}\n")
 

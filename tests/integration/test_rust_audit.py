@@ -78,9 +78,10 @@ def test_a_locked_crate_in_an_offline_advisory_is_one_finding_with_its_fix(tmp_p
     (root / "osv/crates/smallthing").mkdir(parents=True)
     (root / f"osv/crates/smallthing/{RUSTSEC}.json").write_text(json.dumps(ADVISORY))
     (root / "osv/PYSEC-2099-1.json").write_text(json.dumps(PYPI_ADVISORY))
-    assert 'name = "smallthing"\nversion = "1.2.3"\nsource = "registry+' in (
-        root / "Cargo.lock"
-    ).read_text()
+    assert (
+        'name = "smallthing"\nversion = "1.2.3"\nsource = "registry+'
+        in (root / "Cargo.lock").read_text()
+    )
 
     result = run_audit(config.load(root), tool_env=ToolEnv())
 

@@ -43,7 +43,9 @@ def crate_advisory(
     return parsed
 
 
-def crate_match(advisory: osv.Advisory, version: str, name: str = "small-thing") -> list[str] | None:
+def crate_match(
+    advisory: osv.Advisory, version: str, name: str = "small-thing"
+) -> list[str] | None:
     parsed = osv.parse_version("crates.io", version)
     assert parsed is not None
     found = osv.match(advisory, name, parsed, ecosystem="crates.io")
