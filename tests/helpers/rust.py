@@ -86,9 +86,21 @@ def cargo_env(target_dir: Path) -> dict[str, str]:
 def apply_cargo_env(monkeypatch: pytest.MonkeyPatch, target_dir: Path) -> None:
     for key, value in cargo_env(target_dir).items():
         monkeypatch.setenv(key, value)
-    # The tests choose the toolchain and the rustdoc flags themselves.
-    for key in ("RUSTDOCFLAGS", "RUSTUP_TOOLCHAIN"):
+    # The tests choose the toolchain, the rustdoc flags and whether they are on CI themselves
+    # (on CI a missing coverage tool is an error, and rustup may install toolchains).
+    for key in ("RUSTDOCFLAGS", "RUSTUP_TOOLCHAIN", "CI", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(key, raising=False)
+
+
+def commit_all(root: Path) -> None:
+    """Make `root` a git repository on `main` with everything in one commit."""
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", *identity, "-c", "commit.gpgsign=false", "commit", "-qm", "sample"],
+    ):
+        subprocess.run(argv, cwd=root, check=True, capture_output=True, timeout=60)
 
 
 #: Source replacement: crates.io's packages come from `vendor/`, so cargo resolves and locks

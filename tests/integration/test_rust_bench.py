@@ -9,7 +9,6 @@ one sample per `cargo bench` run, read by the bench stage's libtest parser.
 
 from __future__ import annotations
 
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from helpers.rust import (
     apply_cargo_env,
     benched_files,
     cargo_toml,
+    commit_all,
     libtest_files,
     needs_cargo,
     needs_nightly,
@@ -42,26 +42,6 @@ def _isolated(
     monkeypatch.setenv("SHIPYARD_STATE_DIR", str(tmp_path / "state"))
     for name in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME"):
         monkeypatch.delenv(name, raising=False)
-
-
-def commit_all(root: Path) -> None:
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "-A"],
-        [
-            "git",
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            "commit",
-            "-qm",
-            "sample",
-        ],
-    ):
-        subprocess.run(argv, cwd=root, check=True, capture_output=True)
 
 
 def test_a_25_percent_slower_benchmark_fails_the_gate_against_its_baseline(tmp_path: Path) -> None:
