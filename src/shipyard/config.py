@@ -248,6 +248,11 @@ class MonitorConfig:
     index_api: Literal["simple", "json"] = option(
         "simple", help="How the index is read: the simple API or the PyPI JSON API."
     )
+    crates_index_url: str = option(
+        "https://index.crates.io/",
+        help="The crates index Cargo.toml dependencies are compared against, read with "
+        "Cargo's sparse protocol (a `sparse+` prefix is accepted).",
+    )
     cooldown_days: int = option(
         7,
         help="A release younger than this many days is never proposed (named as in cooldown).",
