@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import json
 import re
 import tomllib
 import types
@@ -995,3 +996,45 @@ def schema() -> dict[str, Any]:
         "description": "shipyard's pipeline configuration in pyproject.toml",
         **body,
     }
+
+
+def _default_text(field: dataclasses.Field[Any]) -> str:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+    else:
+        return ""
+    if value is None:
+        return "unset"
+    return f"`{json.dumps(to_json(value))}`"
+
+
+def reference_rows(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help) for every option, nested tables flattened to dotted keys."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for key, field in _toml_fields(cls).items():
+        tp = hints[field.name]
+        name = f"{prefix}{key}"
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            rows += reference_rows(tp, f"{name}.")
+            continue
+        if typing.get_origin(tp) in (dict, Mapping):
+            item = typing.get_args(tp)[1]
+            if isinstance(item, type) and dataclasses.is_dataclass(item):
+                rows.append((f"{name}.<name>", "`{}`", field.metadata.get("help", "")))
+                rows += reference_rows(item, f"{name}.<name>.")
+                continue
+        rows.append((name, _default_text(field), field.metadata.get("help", "")))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The README's configuration table, generated from the records."""
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [
+        f"| `{key}` | {default} | {text.replace('|', '/')} |"
+        for key, default, text in reference_rows()
+    ]
+    return "\n".join(lines) + "\n"
