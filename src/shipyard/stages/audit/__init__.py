@@ -35,7 +35,6 @@ from shipyard.stages.audit.sast import SastCheck
 from shipyard.stages.audit.sbom import SbomCheck
 from shipyard.stages.audit.secrets import SecretsCheck
 from shipyard.stages.audit.vulns import VulnsCheck
-from shipyard.stages.toolchains.interface import Toolchain
 from shipyard.tools import ToolEnv
 
 __all__ = ["CHECKS", "REQUIREMENTS", "gate", "run_audit"]
@@ -56,18 +55,13 @@ _NEEDS_PROBE = {"vulns", "licenses"}
 MARKDOWN_NAME = "audit.md"
 
 
-def _toolchains(config: Config) -> tuple[Toolchain, ...]:
-    # A configured list must be valid; otherwise whatever is detected, possibly nothing.
-    return toolchains.for_config(config) if config.toolchain else toolchains.detect(config.root)
-
-
 def _context(config: Config, tool_env: ToolEnv) -> Context:
     context = Context(
         config=config,
         env=tool_env,
         distributions=(),
         markers={},
-        toolchains=_toolchains(config),
+        toolchains=toolchains.present(config),
     )
     if not _NEEDS_PROBE & set(config.audit.checks):
         return context

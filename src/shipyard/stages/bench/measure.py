@@ -86,7 +86,7 @@ def _bench_toolchain(config: Config, root: Path) -> Toolchain | None:
     """The toolchain whose benchmarks run: not Python's, and only without a pytest suite."""
     if (root / config.bench.path).exists():
         return None
-    chain = toolchains.for_config(config) if config.toolchain else toolchains.detect(root)
+    chain = toolchains.present(config, root)
     here = dataclasses.replace(config, root=root)
     return next((t for t in chain if t.name != "python" and t.has_benchmarks(here)), None)
 
