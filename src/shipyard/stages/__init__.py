@@ -1,0 +1,1 @@
+"""The pipeline's stages, each a plain function that returns a `StageResult`."""
