@@ -77,9 +77,9 @@ class GatesConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LintConfig:
-    ruff: bool = option(True, help="Run `ruff format --check` and `ruff check`.")
+    ruff: bool = option(default=True, help="Run `ruff format --check` and `ruff check`.")
     mypy: bool | None = option(
-        None,
+        default=None,
         help="Run mypy. Default: only when the project configures mypy ([tool.mypy] or mypy.ini).",
     )
     requirements: tuple[str, ...] = option(
@@ -99,7 +99,7 @@ class TestConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
-    html: bool = option(True, help="Write an HTML report next to the XML one.")
+    html: bool = option(default=True, help="Write an HTML report next to the XML one.")
 
 
 # -- docker --
@@ -241,7 +241,7 @@ def _toml_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     }
 
 
-def _type_name(tp: Any) -> str:  # noqa: PLR0911
+def _type_name(tp: Any) -> str:  # noqa: C901, PLR0911
     origin = typing.get_origin(tp)
     if tp is bool:
         return "true or false"
@@ -322,7 +322,7 @@ def _convert(value: Any, tp: Any, key: str, path: Path) -> Any:  # noqa: C901, P
             raise wrong()
         _, item = typing.get_args(tp)
         return {k: _convert(v, item, f"{key}.{k}", path) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise wrong()
         return build(tp, value, path=path, prefix=key)
@@ -368,12 +368,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         )
         raise ConfigError(msg, path=path) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason}).", path=path) from None
+        msg = f"not UTF-8 text ({exc.reason})."
+        raise ConfigError(msg, path=path) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "... (at line L, column C)"; keep its words, they name the spot.
-        raise ConfigError(f"invalid TOML: {exc}.", path=path) from None
+        msg = f"invalid TOML: {exc}."
+        raise ConfigError(msg, path=path) from None
 
 
 def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
@@ -459,7 +461,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: PLR0911
+def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: C901, PLR0911
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -480,7 +482,7 @@ def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: PLR0911
         return {"type": "array", "items": _schema_of(typing.get_args(tp)[0])}
     if origin in (dict, Mapping):
         return {"type": "object", "additionalProperties": _schema_of(typing.get_args(tp)[1])}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         props = {}
         for key, field in _toml_fields(tp).items():

@@ -183,6 +183,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_result(result: StageResult, reports_dir: Path) -> Path:
+    """Write `<reports>/<stage>.json`; top-level JSON files of the reports dir are results only."""
     path = reports_dir / f"{result.stage}.json"
     write_atomic(path, json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
     return path
@@ -223,11 +224,11 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(results: Sequence[StageResult], *, title: str = "shipyard") -> str:
     lines = [f"## {title}", "", "| stage | status | time | details |", "| --- | --- | --- | --- |"]
-    for result in results:
-        lines.append(
-            f"| {_md_cell(result.stage)} | {result.status.mark} {result.status.value} "
-            f"| {result.duration:.1f}s | {_md_cell(_summary_line(result))} |"
-        )
+    lines += [
+        f"| {_md_cell(r.stage)} | {r.status.mark} {r.status.value} "
+        f"| {r.duration:.1f}s | {_md_cell(_summary_line(r))} |"
+        for r in results
+    ]
     for result in results:
         if not result.findings:
             continue

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipyard import __version__
+from shipyard.cli import main
+
+
+def write_project(root: Path, tool: str = "") -> Path:
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(f'[project]\nname = "demo"\nversion = "1"\n{tool}')
+    return root
+
+
+def test_version_and_module_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"shipyard {__version__}"
+
+
+def test_config_json_prints_the_resolved_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(tmp_path, "[tool.shipyard.gates]\ncoverage = 91\n")
+    assert main(["--root", str(root), "config", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gates"]["coverage"] == 91
+    assert data["sources"] == ["src"]
+
+
+def test_config_prints_readably(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_project(tmp_path)
+    assert main(["--root", str(root), "config"]) == 0
+    assert "'lint-warnings': 0" in capsys.readouterr().out
+
+
+def test_config_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "--schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "[tool.shipyard]"
+
+
+def test_config_error_is_one_paragraph_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(tmp_path, "[tool.shipyard]\nreport-dir = 'x'\n")
+    assert main(["--root", str(root), "config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shipyard: error: ")
+    assert "key 'tool.shipyard.report-dir'" in err
+    assert "Did you mean 'tool.shipyard.reports-dir'?" in err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path), "--debug", "config"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-command"]) == 2
+    assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
+    assert main([]) == 2

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import json
+import textwrap
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from shipyard import config
+from shipyard.errors import ConfigError, ExitCode
+
+HEAD = '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.11"\n'
+
+
+def project(tmp_path: Path, body: str, *, dirs: tuple[str, ...] = ("src", "tests")) -> Path:
+    for d in dirs:
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+    return tmp_path
+
+
+def test_no_table_gives_a_working_pipeline(tmp_path: Path) -> None:
+    cfg = config.load(project(tmp_path, ""))
+    assert cfg.sources == (Path("src"),)
+    assert cfg.tests == Path("tests")
+    assert cfg.gates.coverage == Decimal(80)
+    assert cfg.gates.lint_warnings == 0
+    assert cfg.reports == tmp_path / ".shipyard/reports"
+    assert cfg.project is not None
+    assert cfg.project.name == "demo"
+
+
+def test_flat_layout_and_test_dir_are_detected(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "__init__.py").write_text("")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "__init__.py").write_text("")
+    cfg = config.load(project(tmp_path, "", dirs=("test",)))
+    assert cfg.sources == (Path("demo"),)
+    assert cfg.tests == Path("test")
+
+
+def test_single_module_project(tmp_path: Path) -> None:
+    (tmp_path / "demo.py").write_text("")
+    cfg = config.load(project(tmp_path, "", dirs=()))
+    assert cfg.sources == (Path("demo.py"),)
+    assert cfg.tests is None
+
+
+def test_values_are_read_in_kebab_case(tmp_path: Path) -> None:
+    cfg = config.load(
+        project(
+            tmp_path,
+            """
+            [tool.shipyard]
+            reports-dir = "out"
+            [tool.shipyard.gates]
+            coverage = 92.5
+            lint-warnings = 3
+            [tool.shipyard.test]
+            pytest-args = ["-x"]
+            """,
+        )
+    )
+    assert cfg.gates.coverage == Decimal("92.5")
+    assert cfg.gates.lint_warnings == 3
+    assert cfg.test.pytest_args == ("-x",)
+    assert cfg.reports == tmp_path / "out"
+
+
+BAD = [
+    (
+        "[tool.shipyard]\nsorces = ['src']\n",
+        "tool.shipyard.sorces",
+        "Did you mean 'tool.shipyard.sources'",
+    ),
+    (
+        "[tool.shipyard.gates]\ncoverag = 80\n",
+        "tool.shipyard.gates.coverag",
+        "tool.shipyard.gates.coverage",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint_warnings = 1\n",
+        "tool.shipyard.gates.lint_warnings",
+        "lint-warnings",
+    ),
+    ("[tool.shipyard.gates]\ncoverage = 101\n", "tool.shipyard.gates.coverage", "0 to 100"),
+    ("[tool.shipyard.gates]\ncoverage = -1\n", "tool.shipyard.gates.coverage", "0 to 100"),
+    (
+        "[tool.shipyard.gates]\ncoverage = '80'\n",
+        "tool.shipyard.gates.coverage",
+        "expected a number",
+    ),
+    (
+        "[tool.shipyard.gates]\ncoverage = true\n",
+        "tool.shipyard.gates.coverage",
+        "expected a number",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint-warnings = 1.5\n",
+        "tool.shipyard.gates.lint-warnings",
+        "an integer",
+    ),
+    (
+        "[tool.shipyard.gates]\nlint-warnings = -2\n",
+        "tool.shipyard.gates.lint-warnings",
+        "0 or more",
+    ),
+    ("[tool.shipyard]\ngates = 3\n", "tool.shipyard.gates", "a table"),
+    ("[tool.shipyard.lint]\nmypy = 'yes'\n", "tool.shipyard.lint.mypy", "true or false"),
+    (
+        "[tool.shipyard.lint]\nrequirements = [1]\n",
+        "tool.shipyard.lint.requirements[0]",
+        "a string",
+    ),
+    (
+        "[tool.shipyard.test]\npytest-args = 5\n",
+        "tool.shipyard.test.pytest-args",
+        "a list of strings",
+    ),
+    (
+        "[tool.shipyard.test]\nextra = ['x']\n",
+        "tool.shipyard.test.extra",
+        "tool.shipyard.test.extras",
+    ),
+    ("[tool.shipyard.coverage]\nhtml = 1\n", "tool.shipyard.coverage.html", "true or false"),
+    ("[tool.shipyard]\nreports-dir = ''\n", "tool.shipyard.reports-dir", "a path"),
+    ("[tool.shipyard]\nsources = ['lib']\n", "tool.shipyard.sources", "'lib' does not exist"),
+    ("[tool.shipyard]\ntests = 'spec'\n", "tool.shipyard.tests", "'spec' is not a directory"),
+    ("[tool]\nshipyard = 1\n", "tool.shipyard", "a table"),
+]
+
+
+@pytest.mark.parametrize(("body", "key", "words"), BAD, ids=[b[1] for b in BAD])
+def test_bad_config_names_the_key_and_the_file(
+    tmp_path: Path, body: str, key: str, words: str
+) -> None:
+    root = project(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        config.load(root)
+    assert info.value.key == key
+    assert info.value.path == root / "pyproject.toml"
+    message = str(info.value)
+    assert f"key '{key}'" in message
+    assert str(root / "pyproject.toml") in message
+    assert words in message
+    assert info.value.code == ExitCode.CONFIG
+
+
+def test_missing_pyproject(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no pyproject\.toml here") as info:
+        config.load(tmp_path)
+    assert info.value.code == 2
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = \n')
+    with pytest.raises(ConfigError, match=r"invalid TOML: .*line 3, column 11"):
+        config.load(tmp_path)
+
+
+def test_shipped_schema_matches_the_records() -> None:
+    shipped = resources.files("shipyard").joinpath("resources/shipyard.schema.json")
+    assert json.loads(shipped.read_text(encoding="utf-8")) == config.schema()
+
+
+def test_schema_rejects_unknown_keys_and_documents_every_option() -> None:
+    body = config.schema()
+    assert body["additionalProperties"] is False
+    gates = body["properties"]["gates"]
+    assert gates["additionalProperties"] is False
+    assert gates["properties"]["coverage"]["type"] == "number"
+    assert gates["properties"]["coverage"]["description"]
+
+
+def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
+    data = config.to_json(config.load(project(tmp_path, "")))
+    assert data["gates"] == {"coverage": 80, "lint-warnings": 0}
+    assert data["reports-dir"] == ".shipyard/reports"
