@@ -146,7 +146,8 @@ class DockerVariantConfig:
         help="Expected image user: 'non-root' (any user but root), 'any', or an exact user.",
     )
     healthcheck: bool = option(
-        True, help="The image must declare a HEALTHCHECK, and a started container turn healthy."
+        default=True,
+        help="The image must declare a HEALTHCHECK, and a started container turn healthy.",
     )
     health_args: tuple[str, ...] = option(
         [],
@@ -180,7 +181,7 @@ class DockerConfig:
     cache_from: tuple[str, ...] = option([], help="buildx `--cache-from` sources.")
     cache_to: str | None = option(None, help="buildx `--cache-to` destination.")
     labels: Mapping[str, str] = option({}, help="Extra labels on every image.")
-    push: bool = option(False, help="Push to the registries after the checks pass.")
+    push: bool = option(default=False, help="Push to the registries after the checks pass.")
     push_attempts: int = option(3, help="Tries per push before giving up.", check=_positive)
 
 

@@ -33,7 +33,7 @@ _PIP_ARCH = {"amd64": "x86_64", "arm64": "aarch64", "arm/v7": "armv7l"}
 _GLIBC_MINORS = range(36, 16, -1)
 
 
-class StepFailed(Exception):  # noqa: N818 - a step's failure, reported as a finding
+class StepFailed(Exception):
     """A build step failed; `output` is the tail of what the tool said."""
 
     def __init__(self, message: str, output: str = "") -> None:
