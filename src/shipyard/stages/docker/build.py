@@ -8,9 +8,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
 from python_on_whales import Image
 from python_on_whales.exceptions import DockerException
 
+from shipyard.report import write_atomic
 from shipyard.stages.docker.engine import Engine
 from shipyard.stages.docker.meta import Variant
 
@@ -20,6 +22,7 @@ __all__ = [
     "build_image",
     "build_wheels",
     "foreign_wheel_argv",
+    "pinned_requirements",
     "run_prepare",
 ]
 
@@ -99,7 +102,11 @@ def build_wheels(
     python_version: str,
     foreign_platforms: Sequence[str] = (),
 ) -> Path | None:
-    """Build the variant's requirements into wheels (plus pip's own) inside its context."""
+    """Build the variant's requirements into wheels (plus pip's own) inside its context.
+
+    The directory also gets a requirements.txt pinning every wheel in it, for
+    `pip install --no-index --find-links WHEELS -r WHEELS/requirements.txt`.
+    """
     requirements = variant.settings.wheels
     if not requirements:
         return None
@@ -113,7 +120,18 @@ def build_wheels(
             python, wheels, platform=platform, python_version=python_version
         )
         _run(download, cwd=root, what=f"pip download for {platform}")
+    write_atomic(wheels / "requirements.txt", pinned_requirements(wheels))
     return wheels
+
+
+def pinned_requirements(wheels: Path) -> str:
+    """`name==version` for every wheel in `wheels` but pip: what the image installs."""
+    pins = set()
+    for wheel in wheels.glob("*.whl"):
+        name, version = wheel.name.split("-")[:2]
+        if canonicalize_name(name) != "pip":
+            pins.add(f"{canonicalize_name(name)}=={version}")
+    return "".join(f"{pin}\n" for pin in sorted(pins))
 
 
 def run_prepare(variant: Variant, *, root: Path, wheels: Path | None, platform: str) -> None:
