@@ -5,7 +5,9 @@ Each check gives one finding: `info` when it passed, `high` when it failed.
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -100,9 +102,17 @@ def check_user(variant: str, image: Image, *, expected: str) -> Finding:
 def _start(
     client: DockerClient, ref: str, args: Sequence[str], labels: Mapping[str, str]
 ) -> Container:
-    return client.container.run(
-        ref, list(args), detach=True, networks=["none"], labels=dict(labels)
-    )
+    """A detached, offline container; removed again when it could not start."""
+    name = f"shipyard-check-{uuid.uuid4().hex[:12]}"
+    try:
+        return client.container.run(
+            ref, list(args), detach=True, name=name, networks=["none"], labels=dict(labels)
+        )
+    except DockerException:
+        # `docker run` may have created the container before failing to start it.
+        with contextlib.suppress(DockerException):
+            client.container.remove(name, force=True)
+        raise
 
 
 def _logs(client: DockerClient, container: Container) -> str:
