@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,9 @@ def test_shipyard_own_images_build_pass_push_and_pull_back(docker, tmp_path):
     config = config_mod.load(root)
     variants = dict(config.docker.variants or {})
     # The gpu variant on a stand-in base: no CUDA image can be pulled here.
-    variants["gpu"] = dataclasses.replace(variants["gpu"], base_image=BASE_IMAGE)
+    variants["gpu"] = dataclasses.replace(
+        variants["gpu"], base_image=BASE_IMAGE, size_budget_mb=Decimal(150)
+    )
     docker_config = dataclasses.replace(
         config.docker,
         image=f"shipyard-test-{RUN_ID}/shipyard",

@@ -17,18 +17,14 @@ from shipyard.config import Config
 from shipyard.errors import ToolMissing
 from shipyard.report import Finding, Severity, StageResult, Status, console, write_atomic
 from shipyard.stages.docker import verify
-from shipyard.stages.docker.build import (
-    StepFailed,
-    build_image,
-    build_wheels,
-    run_prepare,
-    tail,
-)
+from shipyard.stages.docker.build import build_image, run_prepare
 from shipyard.stages.docker.engine import Engine, connect
 from shipyard.stages.docker.meta import DEFAULT_VARIANTS, Variant, git_ref, oci_labels
 from shipyard.stages.docker.meta import resolve_variants as resolve
 from shipyard.stages.docker.publish import login, merge_manifest, push, registry_host
+from shipyard.stages.docker.steps import StepFailed, tail
 from shipyard.stages.docker.tags import GitRef, image_ref
+from shipyard.stages.docker.wheels import build_shared, variant_wheels
 
 __all__ = ["IMAGES_REPORT", "run_docker"]
 
@@ -50,6 +46,7 @@ class _Run:
     python_version: str
     env: Mapping[str, str]
     log: Log
+    shared: Path | None = None
     findings: list[Finding] = dataclasses.field(default_factory=list)
     metrics: dict[str, float | int | str] = dataclasses.field(default_factory=dict)
     images: list[dict[str, object]] = dataclasses.field(default_factory=list)
@@ -109,14 +106,22 @@ def _platforms(run: _Run, variant: Variant) -> tuple[str, ...]:
 def _build_all(run: _Run, variant: Variant, platforms: Sequence[str]) -> list[_Built]:
     root = run.config.root
     foreign = [p for p in platforms if p != run.engine.platform]
-    wheels = build_wheels(
+    clock = time.perf_counter()
+    wheels = variant_wheels(
         variant,
         root=root,
         python=run.python,
         python_version=run.python_version,
+        shared=run.shared,
         foreign_platforms=foreign,
     )
-    run_prepare(variant, root=root, wheels=wheels, platform=run.engine.platform)
+    if wheels is not None:
+        count = len(list(wheels.glob("*.whl")))
+        run.log(f"{variant.name}: {count} wheels in {time.perf_counter() - clock:.1f} s")
+    if variant.settings.prepare:
+        clock = time.perf_counter()
+        run_prepare(variant, root=root, wheels=wheels, platform=run.engine.platform)
+        run.log(f"{variant.name}: prepare step in {time.perf_counter() - clock:.1f} s")
     args = dict(variant.settings.build_args)
     if wheels is not None:
         args["WHEELS"] = wheels.relative_to(variant.context).as_posix()
@@ -124,6 +129,7 @@ def _build_all(run: _Run, variant: Variant, platforms: Sequence[str]) -> list[_B
         args["BASE_IMAGE"] = variant.settings.base_image
     args.update(run.build_args)
     built = []
+    clock = time.perf_counter()
     for platform in platforms:
         refs = variant.refs if platform == run.engine.platform else ()
         if len(platforms) > 1:
@@ -143,6 +149,7 @@ def _build_all(run: _Run, variant: Variant, platforms: Sequence[str]) -> list[_B
             cache_to=run.config.docker.cache_to,
         )
         built.append(_Built(platform=platform, image=image, refs=refs))
+    run.log(f"{variant.name}: image built in {time.perf_counter() - clock:.1f} s")
     return built
 
 
@@ -242,7 +249,9 @@ def _variant(run: _Run, variant: Variant, *, push_images: bool) -> None:
     pushed: list[str] = []
     if push_images and not failed:
         try:
+            clock = time.perf_counter()
             pushed = _push(run, variant, built)
+            run.log(f"{variant.name}: pushed in {time.perf_counter() - clock:.1f} s")
         except DockerException as exc:
             message = f"push failed: {tail(exc.stderr or exc.stdout or str(exc), 5)}"
             run.findings.append(_finding(variant.name, "push", message, Severity.HIGH))
@@ -262,6 +271,20 @@ def _variant(run: _Run, variant: Variant, *, push_images: bool) -> None:
             "pushed": pushed,
         }
     )
+
+
+def _shared_wheels(run: _Run, variants: Sequence[Variant]) -> Path | None:
+    """One resolution for every variant's wheels; None (each builds its own) when it fails."""
+    clock = time.perf_counter()
+    try:
+        shared = build_shared(variants, root=run.config.root, python=run.python)
+    except StepFailed as exc:
+        run.log(f"{exc.message}; building each variant's wheels on its own")
+        return None
+    if shared is not None:
+        count = len(list(shared.glob("*.whl")))
+        run.log(f"{count} wheels for all variants in {time.perf_counter() - clock:.1f} s")
+    return shared
 
 
 def _status(findings: Sequence[Finding]) -> tuple[Status, str]:
@@ -345,6 +368,7 @@ def run_docker(
     if push_images and not config.docker.registries:
         message = "push asked for, but docker.registries is empty"
         run.findings.append(_finding("*", "push", message, Severity.MEDIUM))
+    run.shared = _shared_wheels(run, selected)
     for variant in selected:
         _variant(run, variant, push_images=push_images)
 
