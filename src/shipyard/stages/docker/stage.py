@@ -158,12 +158,17 @@ def _verify(run: _Run, variant: Variant, built: _Built, previous: int | None) ->
     client = run.engine.client
     findings = [
         verify.check_size(
-            variant.name, built.image, budget_mb=settings.size_budget_mb, previous=previous
+            variant.name,
+            built.image.size or 0,
+            budget_mb=settings.size_budget_mb,
+            previous=previous,
         )
     ]
     if built.platform != run.engine.platform:
         return findings  # another architecture: it cannot run here
-    findings.append(verify.check_user(variant.name, built.image, expected=settings.user))
+    findings.append(
+        verify.check_user(variant.name, built.image.config.user, expected=settings.user)
+    )
     ref = built.refs[0]
     if settings.smoke:
         findings.append(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from python_on_whales import Container, DockerClient, Image
-from python_on_whales.components.container.models import ContainerState
+from python_on_whales.components.container.models import ContainerHealthCheck, ContainerState
 from python_on_whales.exceptions import DockerException
 
 from shipyard.report import Finding, Severity
@@ -55,10 +55,10 @@ def _finding(rule: str, variant: str, message: str, *, ok: bool, **extra: object
 
 
 def check_size(
-    variant: str, image: Image, *, budget_mb: Decimal | None, previous: int | None
+    variant: str, size_bytes: int, *, budget_mb: Decimal | None, previous: int | None
 ) -> Finding:
     """The image's size, its budget, and the change against the previous image of its tag."""
-    size = megabytes(image.size or 0)
+    size = megabytes(size_bytes)
     change = ""
     delta = None
     if previous is not None:
@@ -83,9 +83,9 @@ def check_size(
     )
 
 
-def check_user(variant: str, image: Image, *, expected: str) -> Finding:
-    """The user the image runs as, against 'non-root', 'any' or an exact user."""
-    user = (image.config.user or "").strip()
+def check_user(variant: str, user: str | None, *, expected: str) -> Finding:
+    """The user an image runs as (its USER), against 'non-root', 'any' or an exact user."""
+    user = (user or "").strip()
     name = user.split(":", 1)[0]
     shown = user or "root (no USER set)"
     if expected == "any":
@@ -156,9 +156,8 @@ def check_smoke(
         client.container.remove(container, force=True)
 
 
-def health_deadline(image: Image) -> float | None:
+def health_deadline(check: ContainerHealthCheck | None) -> float | None:
     """Seconds a container may take to turn healthy, from the image's own HEALTHCHECK."""
-    check = image.config.healthcheck
     if check is None or not check.test or check.test[0] == "NONE":
         return None
     interval = (check.interval or 0) / _NS or _DEFAULT_INTERVAL
@@ -189,7 +188,7 @@ def check_health(
     labels: Mapping[str, str],
 ) -> Finding:
     """Start a container and wait for its HEALTHCHECK to say healthy (or unhealthy)."""
-    deadline = health_deadline(image)
+    deadline = health_deadline(image.config.healthcheck)
     if deadline is None:
         message = "no HEALTHCHECK" + ("; the variant requires one" if required else "")
         return _finding("health", variant, message, ok=not required)
