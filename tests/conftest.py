@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.env import ON_CI  # noqa: F401  (read before _clean_env runs)
 from helpers.projects import PYPROJECT, write_files
 
 SampleFactory = Callable[..., Path]

@@ -9,6 +9,7 @@ the JSON schema shipped in the package are all derived from those fields.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -22,11 +23,19 @@ from typing import Any, Literal
 from shipyard.errors import ConfigError
 
 __all__ = [
+    "AuditConfig",
+    "BenchConfig",
+    "BenchThresholds",
     "Config",
     "CoverageConfig",
     "GatesConfig",
+    "LicensePolicy",
     "LintConfig",
+    "MatrixConfig",
+    "MatrixOverride",
     "ProjectMeta",
+    "RustConfig",
+    "Suppression",
     "TestConfig",
     "load",
     "option",
@@ -73,6 +82,19 @@ class GatesConfig:
     lint_warnings: int = option(
         0, help="How many lint findings are allowed before the lint gate fails.", check=non_negative
     )
+    max_severity: Literal["info", "low", "medium", "high", "critical"] = option(
+        "high", help="Audit findings of this severity or worse fail the audit gate."
+    )
+    bench_warn: Decimal = option(
+        Decimal(10),
+        help="A benchmark slowdown over this percent (and significant) warns.",
+        check=non_negative,
+    )
+    bench_fail: Decimal = option(
+        Decimal(20),
+        help="A benchmark slowdown over this percent (and significant) fails the bench gate.",
+        check=non_negative,
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -84,6 +106,47 @@ class LintConfig:
     )
     requirements: tuple[str, ...] = option(
         [], help="Extra requirements for the lint session (mypy plugins, stubs...)."
+    )
+
+
+# -- workflows ---------------------------------------------------------------------------
+
+
+def _positive_minutes(value: Any) -> str | None:
+    bad = [k for k, v in value.items() if not 1 <= v <= 360]  # noqa: PLR2004
+    return f"minutes from 1 to 360 (GitHub's limit) for {', '.join(bad)}" if bad else None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkflowsConfig:
+    dir: Path = option(Path(".github/workflows"), help="Where `shipyard workflows` writes.")
+    files: tuple[Literal["ci", "security", "release", "monitor"], ...] = option(
+        ["ci", "security", "release", "monitor"],
+        help="Workflows to generate (release and monitor also need their invoke flow).",
+    )
+    install: str = option(
+        "shipyard",
+        help="What `pip install` installs on the runners before nox or invoke runs "
+        "(shipyard itself uses `.`, to test the commit being built).",
+    )
+    python: str = option("3.12", help="The Python that runs shipyard, nox and invoke in CI.")
+    runner: str = option("ubuntu-24.04", help="Runner label of the jobs outside the matrix.")
+    branches: tuple[str, ...] = option(["main", "develop"], help="Branches whose pushes run ci.")
+    pull_request_branches: tuple[str, ...] = option(
+        ["main"], help="Target branches of the pull requests that run ci."
+    )
+    default_branch: str = option(
+        "main", help="The branch images are pushed from and security scans run on."
+    )
+    sessions: tuple[str, ...] | None = option(
+        None,
+        help="nox sessions that get a job in ci.yml. Default: each of lint, audit, test, "
+        "coverage, bench, docker that the noxfile has.",
+    )
+    timeouts: Mapping[str, int] = option(
+        {},
+        help="Minutes per job id (like `test = 60`), over shipyard's defaults.",
+        check=_positive_minutes,
     )
 
 
@@ -100,6 +163,285 @@ class TestConfig:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
     html: bool = option(default=True, help="Write an HTML report next to the XML one.")
+
+
+# -- toolchains ----------------------------------------------------------------------------
+
+_TRIPLE = re.compile(r"[a-z0-9_]+(-[a-z0-9_.]+){1,3}")
+
+
+def target_triples(value: Any) -> str | None:
+    bad = [t for t in value if not _TRIPLE.fullmatch(t)]
+    return (
+        f"Rust target triples like 'x86_64-unknown-linux-gnu' ({bad[0]!r} is not one)"
+        if bad
+        else None
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RustConfig:
+    targets: tuple[str, ...] = option(
+        [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+        ],
+        help="Target triples of the matrix and the release binaries; each runs on the runner "
+        "of its OS and arch (matrix.runners).",
+        check=target_triples,
+    )
+    toolchain: str = option("stable", help="The rustup toolchain CI installs and cargo uses.")
+    nightly: str = option(
+        "nightly",
+        help="The rustup toolchain for libtest `#[bench]` benchmarks (they need nightly).",
+    )
+    features: Literal["all", "default"] = option(
+        "all", help="Build, lint and test with `--all-features`, or with the default features."
+    )
+    clippy_args: tuple[str, ...] = option(
+        [], help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on)."
+    )
+    test_args: tuple[str, ...] = option([], help="Extra arguments passed to `cargo test`.")
+    coverage: Literal["auto", "llvm-cov", "tarpaulin"] = option(
+        "auto",
+        help="The coverage tool: cargo-llvm-cov or cargo-tarpaulin (auto: whichever is "
+        "installed, llvm-cov first).",
+    )
+    binaries: tuple[str, ...] | None = option(
+        None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
+    )
+
+
+# -- matrix --------------------------------------------------------------------------------
+
+_PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)(t?)")
+_FREE_THREADED_SINCE = 13
+
+
+def python_version_list(value: Any) -> str | None:
+    for item in value:
+        match = _PYTHON_VERSION.fullmatch(item)
+        if match is None:
+            return (
+                f"Python versions like '3.12', or '3.13t' for free-threaded ({item!r} is not one)"
+            )
+        if match[2] and int(match[1]) < _FREE_THREADED_SINCE:
+            return f"free-threaded versions from 3.13 on ({item!r} has no free-threaded build)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixOverride:
+    env: Mapping[str, str] = option({}, help="Environment variables set for matching targets.")
+    requirements: tuple[str, ...] = option(
+        [], help="Extra requirements installed for matching targets."
+    )
+    runner: str | None = option(None, help="GitHub runner label for matching targets.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatrixConfig:
+    python: tuple[str, ...] | None = option(
+        None,
+        help="Python versions, like '3.12' or '3.13t' (free-threaded). "
+        "Default: the supported CPython versions that requires-python allows.",
+        check=python_version_list,
+    )
+    platforms: tuple[str, ...] = option(
+        ["linux_x86_64", "linux_aarch64", "macos_x86_64", "macos_arm64", "windows_amd64"],
+        help="Platforms as OS_ARCH: linux_x86_64, linux_aarch64, macos_x86_64, macos_arm64, "
+        "windows_amd64, windows_arm64.",
+    )
+    build: tuple[str, ...] = option(
+        ["*"], help="Selectors of the targets to build, like 'cp3{11,12}-*' (globs, braces)."
+    )
+    skip: tuple[str, ...] = option(
+        [], help="Selectors of the targets to leave out; skip wins over build."
+    )
+    overrides: Mapping[str, MatrixOverride] = option(
+        {},
+        help="Tables keyed by a selector changing env, requirements or runner of the targets "
+        "it matches; applied in order, later wins.",
+    )
+    runners: Mapping[str, str] = option(
+        {}, help="Runner label per platform, like linux_aarch64 = 'ubuntu-24.04-arm'."
+    )
+
+
+# -- bench ---------------------------------------------------------------------------------
+
+
+def _confidence(value: Any) -> str | None:
+    return None if 50 <= value < 100 else "a confidence level from 50 to below 100 (percent)"  # noqa: PLR2004
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchThresholds:
+    warn: Decimal | None = option(
+        None, help="Warn line in percent for the matching benchmarks.", check=non_negative
+    )
+    fail: Decimal | None = option(
+        None, help="Fail line in percent for the matching benchmarks.", check=non_negative
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    path: Path = option(
+        Path("benchmarks"), help="The pytest-benchmark suite: a directory or a test file."
+    )
+    results: Path | None = option(
+        None,
+        help="Read this results file (Rust libtest output, a Criterion directory, generic "
+        "JSON) instead of running pytest-benchmark; `command` writes it.",
+    )
+    command: tuple[str, ...] = option(
+        [], help="The command that writes `results`; run before reading it, and for a rerun."
+    )
+    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
+    thresholds: Mapping[str, BenchThresholds] = option(
+        {},
+        help='Lines per benchmark by glob, like "*slow*" = { warn = 25, fail = 50 }; '
+        "the first matching glob wins, gates.bench-warn/fail apply to the rest.",
+    )
+    statistic: Literal["p10", "median"] = option(
+        "p10",
+        help="What the verdict compares: the 10th percentile of the rounds (robust to a busy "
+        "machine) or their median. Both median and min changes are always reported.",
+    )
+    confidence: Decimal = option(
+        Decimal(99), help="Confidence level of the bootstrap interval, percent.", check=_confidence
+    )
+    rerun: bool = option(
+        default=True, help="Rerun unconfirmed benchmarks once and decide on the pooled samples."
+    )
+    baseline: tuple[Literal["merge-base", "file", "default-branch"], ...] = option(
+        ["merge-base", "file", "default-branch"],
+        help="Where the baseline comes from, in order of preference.",
+    )
+    baseline_file: Path = option(
+        Path("benchmarks/baseline.json"), help="A committed baseline results file."
+    )
+    default_branch: str = option("main", help="The branch merge-bases and trends are taken on.")
+    history: Literal["state", "repo", "branch", "off"] = option(
+        "state",
+        help="Where runs are recorded: the user state dir, `history-path` in the repo, the git "
+        "branch `history-branch`, or nowhere.",
+    )
+    history_path: Path = option(
+        Path(".shipyard/bench-history"), help="History directory when history = 'repo'."
+    )
+    history_branch: str = option(
+        "shipyard-bench-history", help="History branch when history = 'branch'."
+    )
+    renames: Mapping[str, str] = option(
+        {}, help="Old benchmark name = new name, so history and baselines follow a rename."
+    )
+    trend_min_step: Decimal = option(
+        Decimal(5), help="Smallest step (percent) `shipyard bench trend` reports.", check=percent
+    )
+
+
+# -- audit -------------------------------------------------------------------------------
+
+AuditCheckName = Literal["vulns", "sast", "secrets", "licenses", "sbom"]
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+
+
+def iso_date(value: Any) -> str | None:
+    expected = "a date written YYYY-MM-DD, like '2030-01-31'"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return expected
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return expected
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LicensePolicy:
+    allow: tuple[str, ...] = option(
+        [
+            "MIT",
+            "MIT-0",
+            "BSD-2-Clause",
+            "BSD-3-Clause",
+            "0BSD",
+            "ISC",
+            "Apache-2.0",
+            "PSF-2.0",
+            "Python-2.0",
+            "Unlicense",
+            "CC0-1.0",
+            "Zlib",
+            "BSL-1.0",
+            "HPND",
+            "MPL-2.0",
+            "LGPL-2.1-*",
+            "LGPL-3.0-*",
+        ],
+        help="SPDX ids (globs allowed) of licences that pass.",
+    )
+    deny: tuple[str, ...] = option(
+        ["AGPL-*", "GPL-*", "SSPL-1.0"], help="SPDX ids (globs allowed) of licences that fail."
+    )
+    warn: tuple[str, ...] = option([], help="SPDX ids (globs allowed) of licences that warn.")
+    unknown: Literal["allow", "warn", "deny"] = option(
+        "warn", help="What a licence named by no list, or no licence at all, does."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Suppression:
+    id: str | None = option(None, help="A vulnerability id or any of its aliases.")
+    test: str | None = option(None, help="A bandit test id such as 'B602'.")
+    path: str | None = option(None, help="With `test`: a glob of the files it applies to.")
+    fingerprint: str | None = option(None, help="A secret's fingerprint (hashed_secret).")
+    package: str | None = option(None, help="A package whose licence finding is accepted.")
+    reason: str | None = option(None, help="Why the finding is accepted (required).")
+    expires: str | None = option(
+        None, help="Last day (YYYY-MM-DD) the suppression applies.", check=iso_date
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditConfig:
+    checks: tuple[AuditCheckName, ...] = option(
+        ["vulns", "sast", "secrets", "licenses", "sbom"], help="The checks the audit runs."
+    )
+    service: Literal["pypi", "osv"] = option(
+        "pypi", help="pip-audit's vulnerability service when no advisory-db is set."
+    )
+    osv_url: str | None = option(None, help="Another OSV API URL for pip-audit (service osv).")
+    advisory_db: Path | None = option(
+        None, help="A directory of OSV advisories (JSON or YAML): audit offline against it."
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirements or pylock files to audit. Default: requirements*.txt and pylock*.toml.",
+    )
+    sast_paths: tuple[Path, ...] | None = option(
+        None, help="What bandit scans. Default: the project's sources (not tests)."
+    )
+    secrets_history: bool = option(
+        default=True, help="Also scan every line added by every commit of the current branch."
+    )
+    secrets_baseline: Path = option(
+        Path(".secrets.baseline"), help="A detect-secrets baseline; its known secrets pass."
+    )
+    licenses: LicensePolicy = option(LicensePolicy, help="The licence policy.")
+    unknown_severity: SeverityName = option(
+        "high", help="The severity a vulnerability without a CVSS vector counts as."
+    )
+    suppress: tuple[Suppression, ...] = option(
+        [], help="Accepted findings, each with a reason and an optional expiry date."
+    )
+    timeout: int = option(900, help="Seconds each audit tool may run.", check=non_negative)
 
 
 # -- docker --
@@ -205,13 +547,24 @@ class Config:
     reports_dir: Path = option(
         Path(".shipyard/reports"), help="Where stage results and reports are written."
     )
-    python: tuple[str, ...] | None = option(
-        None, help="Python versions to test, like '3.12'. Default: from requires-python."
-    )
     gates: GatesConfig = option(GatesConfig, help="The numbers the gates compare against.")
     lint: LintConfig = option(LintConfig, help="The lint stage.")
     test: TestConfig = option(TestConfig, help="The test stage.")
     coverage: CoverageConfig = option(CoverageConfig, help="The coverage stage.")
+    audit: AuditConfig = option(AuditConfig, help="The audit stage.")
+    matrix: MatrixConfig = option(
+        MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    workflows: WorkflowsConfig = option(
+        WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."
+    )
+    bench: BenchConfig = option(BenchConfig, help="The bench stage: benchmarks against a baseline.")
+    toolchain: tuple[str, ...] | None = option(
+        None,
+        help="Toolchains the stages run: 'python', 'rust'. Default: detected "
+        "(pyproject.toml with [project] -> python, Cargo.toml -> rust, both -> both).",
+    )
+    rust: RustConfig = option(RustConfig, help="The Rust toolchain (Cargo projects).")
     docker: DockerConfig = option(DockerConfig, help="The docker stage: image variants.")
 
     # Derived from the file, not keys of the table.
@@ -365,7 +718,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         msg = (
             "no pyproject.toml here. shipyard reads its pipeline from [tool.shipyard] in "
-            "pyproject.toml; run `shipyard init` in the project's root, or pass --root."
+            "pyproject.toml (or [package.metadata.shipyard] in a Cargo.toml); run "
+            "`shipyard init` in the project's root, or pass --root."
         )
         raise ConfigError(msg, path=path) from None
     except UnicodeDecodeError as exc:
@@ -388,6 +742,32 @@ def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),
         optional_dependencies={k: tuple(v) for k, v in optional.items()},
+    )
+
+
+#: Where a Cargo project without a pyproject.toml keeps shipyard's table.
+CARGO_TABLES = ("package.metadata.shipyard", "workspace.metadata.shipyard")
+
+
+def _cargo_table(data: Mapping[str, Any]) -> tuple[str, Any]:
+    for dotted in CARGO_TABLES:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return dotted, value
+    return CARGO_TABLES[0], {}
+
+
+def _cargo_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
+    package = data.get("package") or {}
+    version = package.get("version")  # `version.workspace = true` is a table: unknown here
+    return ProjectMeta(
+        name=str(package.get("name") or root.resolve().name),
+        version=version if isinstance(version, str) else None,
+        requires_python=None,
+        dependencies=(),
+        optional_dependencies={},
     )
 
 
@@ -420,14 +800,21 @@ def load(root: Path | str = ".") -> Config:
     """Read `<root>/pyproject.toml` and return the resolved, validated config."""
     root = Path(root)
     path = root / "pyproject.toml"
-    data = _read_toml(path)
-    tool = data.get("tool", {})
-    table = tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+    if not path.is_file() and (root / "Cargo.toml").is_file():
+        # A Cargo project without Python keeps the table in its Cargo.toml.
+        path = root / "Cargo.toml"
+        data = _read_toml(path)
+        prefix, table = _cargo_table(data)
+        project = _cargo_meta(data, root)
+    else:
+        data = _read_toml(path)
+        tool = data.get("tool", {})
+        prefix, table = _TABLE, tool.get("shipyard", {}) if isinstance(tool, dict) else {}
+        project = _project_meta(data, root)
     if not isinstance(table, dict):
-        raise ConfigError("expected a table.", path=path, key=_TABLE)
+        raise ConfigError("expected a table.", path=path, key=prefix)
 
-    config: Config = build(Config, table, path=path)
-    project = _project_meta(data, root)
+    config: Config = build(Config, table, path=path, prefix=prefix)
     sources = config.sources
     if sources is None:
         sources = detect_sources(root, project)

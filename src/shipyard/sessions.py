@@ -8,7 +8,9 @@ so the summary always covers every stage.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import nox
 
-from shipyard import __version__
+from shipyard import __version__, matrix
 from shipyard import config as config_mod
 from shipyard.errors import ShipyardError
 from shipyard.report import (
@@ -33,13 +35,22 @@ from shipyard.report import (
     write_atomic,
     write_result,
 )
-from shipyard.stages import coverage, lint, test
+from shipyard.stages import audit, coverage, lint, test, toolchains
+from shipyard.stages.toolchains.interface import Requirements, SessionStage, Toolchain
 from shipyard.tools import ToolEnv
+from shipyard.workflows import check as workflows_check
 
-__all__ = ["ci", "coverage_session", "lint_session", "test_session"]
+__all__ = [
+    "audit_session",
+    "bench_session",
+    "ci",
+    "coverage_session",
+    "lint_session",
+    "test_session",
+]
 
 #: Stages `nox -s ci` runs, in order. Later stages append themselves here.
-CI_STAGES = ["lint", "test", "coverage"]
+CI_STAGES = ["lint", "test", "coverage", "audit", "bench"]
 
 _RUN_STARTED = time.time()
 _BACKEND = "uv|virtualenv"
@@ -62,24 +73,32 @@ def _config_or_exit() -> config_mod.Config:
 _CONFIG = _config_or_exit()
 
 
-# Replaced by shipyard.matrix once the build matrix (issue 3) lands.
-_SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+def _plan_or_exit(config: config_mod.Config) -> matrix.Plan:
+    try:
+        return matrix.plan(config)
+    except ShipyardError as exc:
+        sys.stderr.write(f"shipyard: {exc}\n")
+        raise SystemExit(int(exc.code)) from None
 
 
-def _test_pythons(config: config_mod.Config) -> tuple[str, ...]:
-    from packaging.specifiers import SpecifierSet  # noqa: PLC0415
+def _toolchains_or_exit(config: config_mod.Config) -> tuple[Toolchain, ...]:
+    try:
+        return toolchains.for_config(config)
+    except ShipyardError as exc:
+        sys.stderr.write(f"shipyard: {exc}\n")
+        raise SystemExit(int(exc.code)) from None
 
-    if config.python:
-        return config.python
-    spec = SpecifierSet(config.project.requires_python or "" if config.project else "")
-    return tuple(v for v in _SUPPORTED_PYTHONS if spec.contains(f"{v}.0"))
+
+_TOOLCHAINS = _toolchains_or_exit(_CONFIG)
+_PYTHON = any(t.name == "python" for t in _TOOLCHAINS)
+# The Python matrix exists only for Python; other toolchains bring their own targets.
+_PLAN = _plan_or_exit(_CONFIG) if _PYTHON else matrix.Plan(targets=())
+_HERE, _LEFT_OUT = matrix.runnable_here(_PLAN)
 
 
-def _host_target_id(python: str) -> str:
-    import platform  # noqa: PLC0415
-
-    system = {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
-    return f"cp{python.replace('.', '')}-{system}_{platform.machine().lower()}"
+def _test_pythons() -> list[str] | None:
+    # No target runs here: one session under the current Python, which says so and skips.
+    return list(dict.fromkeys(t.python for t in _HERE)) or None
 
 
 # -- installing, once ---------------------------------------------------------------------
@@ -134,6 +153,30 @@ def install(
     write_atomic(marker, fingerprint + "\n")
 
 
+def shipyard_requirement(extra: str) -> str:
+    """This shipyard (its version, or the local checkout it came from) with `extra`."""
+    try:
+        direct = json.loads(
+            importlib.metadata.distribution("shipyard").read_text("direct_url.json") or "{}"
+        )
+    except importlib.metadata.PackageNotFoundError:
+        direct = {}
+    url = direct.get("url", "")
+    if url.startswith("file://"):
+        return f"shipyard[{extra}] @ {url}"
+    return f"shipyard[{extra}]=={__version__}"
+
+
+def requirements(stage: SessionStage) -> Requirements:
+    """What the `stage` session installs for every toolchain of the project, together."""
+    wanted = [t.requirements(_CONFIG, stage) for t in _TOOLCHAINS]
+    extras = [r.project_extras for r in wanted if r.project_extras is not None]
+    return Requirements(
+        packages=tuple(dict.fromkeys(p for r in wanted for p in r.packages)),
+        project_extras=tuple(dict.fromkeys(e for x in extras for e in x)) if extras else None,
+    )
+
+
 def tool_env(session: nox.Session) -> ToolEnv:
     version = session.python if isinstance(session.python, str) else None
     env = {k: v for k, v in session.env.items() if v is not None}
@@ -181,40 +224,136 @@ def record(session: nox.Session, stage: str, run: Callable[[], StageResult]) -> 
 
 @nox.session(name="lint", venv_backend=_BACKEND, reuse_venv=True)
 def lint_session(session: nox.Session) -> None:
-    """ruff format --check, ruff check and mypy (when configured), with the project's config."""
-    install(session, [*lint.REQUIREMENTS, *_CONFIG.lint.requirements])
-    record(session, "lint", lambda: lint.run_lint(_CONFIG, tool_env(session)))
+    """Each toolchain's linters: ruff and mypy (when configured), or cargo fmt, clippy, rustdoc.
+
+    When shipyard wrote .github/workflows, also checks they match what it would write now.
+    """
+    wanted = requirements("lint")
+    install(session, wanted.packages, project_extras=wanted.project_extras)
+    record(session, "lint", lambda: lint.run_lint(_CONFIG, tool_env(session), chain=_TOOLCHAINS))
+    if workflows_check.managed(_CONFIG):
+        record(session, "workflows", lambda: workflows_check.drift(_CONFIG))
+
+
+def _python_tests(session: nox.Session) -> bool:
+    """pytest for the target of this session's Python on this machine; False when none."""
+    for warning in _PLAN.warnings:
+        session.warn(warning)
+    if _LEFT_OUT:
+        session.log(matrix.left_out_message(_LEFT_OUT))
+    target = matrix.local_target(_PLAN, str(session.python))
+    if target is None:
+        return False
+    session.env.update(target.env)
+    install(
+        session,
+        [*test.REQUIREMENTS, *_CONFIG.test.requirements, *target.requirements],
+        project_extras=test.test_extras(_CONFIG),
+    )
+    record(
+        session,
+        f"test-{target.id}",
+        lambda: test.run_tests(
+            _CONFIG, tool_env(session), target=target.id, extra_args=tuple(session.posargs)
+        ),
+    )
+    return True
+
+
+def _toolchain_tests(session: nox.Session, toolchain: Toolchain) -> bool:
+    """A toolchain's tests (not parametrised by Python) for each of its targets here."""
+    here = matrix.host()
+    cells = toolchain.cells(_CONFIG)
+    local = [c for c in cells if (c.os, c.arch) == here]
+    others = [c.id for c in cells if (c.os, c.arch) != here]
+    if others:
+        session.log(f"{toolchain.name}: left out target(s) of another OS/arch: {', '.join(others)}")
+    if not local:
+        return False
+    wanted = toolchain.requirements(_CONFIG, "test")
+    install(session, wanted.packages, project_extras=wanted.project_extras)
+    for cell in local:
+        run = functools.partial(
+            test.run_tests,
+            _CONFIG,
+            tool_env(session),
+            target=cell.id,
+            extra_args=tuple(session.posargs),
+            toolchain=toolchain,
+        )
+        record(session, f"test-{cell.id}", run)
+    return True
 
 
 @nox.session(
     name="test",
-    python=list(_test_pythons(_CONFIG)),
+    python=_test_pythons(),
     download_python="never",
     venv_backend=_BACKEND,
     reuse_venv=True,
 )
 def test_session(session: nox.Session) -> None:
-    """pytest once per Python, with coverage measured in the same run."""
-    install(
-        session,
-        [*test.REQUIREMENTS, *_CONFIG.test.requirements],
-        project_extras=test.test_extras(_CONFIG),
-    )
-    target = _host_target_id(str(session.python))
-    record(
-        session,
-        f"test-{target}",
-        lambda: test.run_tests(
-            _CONFIG, tool_env(session), target=target, extra_args=tuple(session.posargs)
-        ),
-    )
+    """The tests once per target this machine can run (pytest with coverage, cargo test...).
+
+    Toolchains not parametrised by Python run in the session of the first local Python.
+    """
+    ran = _python_tests(session) if _PYTHON else False
+    if not _PYTHON or (_HERE and str(session.python) == _HERE[0].python):
+        for toolchain in _TOOLCHAINS:
+            if toolchain.name != "python":
+                ran = _toolchain_tests(session, toolchain) or ran
+    if not ran:
+        os_name, arch = matrix.host()
+        session.skip(f"no target of the build matrix runs on {os_name}/{arch}")
 
 
 @nox.session(name="coverage", venv_backend=_BACKEND, reuse_venv=True)
 def coverage_session(session: nox.Session) -> None:
-    """Combine the test runs' coverage, write terminal/XML/HTML reports, apply the floor."""
-    install(session, coverage.REQUIREMENTS, project_extras=None)
-    record(session, "coverage", lambda: coverage.run_coverage(_CONFIG, tool_env(session)))
+    """Combine (Python) or measure (Rust) coverage, write the reports, apply the floor."""
+    wanted = requirements("coverage")
+    install(session, wanted.packages, project_extras=wanted.project_extras)
+    record(
+        session,
+        "coverage",
+        lambda: coverage.run_coverage(_CONFIG, tool_env(session), chain=_TOOLCHAINS),
+    )
+
+
+@nox.session(name="audit", venv_backend=_BACKEND, reuse_venv=True)
+def audit_session(session: nox.Session) -> None:
+    """Vulnerable dependencies, bandit, secrets in tree and history, licences and an SBOM."""
+    install(session, audit.REQUIREMENTS, project_extras=requirements("audit").project_extras)
+    record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
+
+
+@nox.session(name="bench", venv_backend=_BACKEND, reuse_venv=True)
+def bench_session(session: nox.Session) -> None:
+    """The benchmarks against their baseline: two-tier statistical gate, history, report.
+
+    The stage runs inside the session's environment, which holds shipyard[bench]
+    (numpy, scipy, ruptures, matplotlib) next to pytest-benchmark and the project.
+    """
+    from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
+
+    bench = _CONFIG.bench
+    if not (bench.command or bench.results) and not (_CONFIG.root / bench.path).exists():
+        why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
+        record(
+            session, "bench", lambda: StageResult(stage="bench", status=Status.SKIPPED, reason=why)
+        )
+        return
+    own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
+    extras = ("bench",) if own else requirements("bench").project_extras
+    wanted = [*REQUIREMENTS, *bench.requirements]
+    if not own:
+        wanted.append(shipyard_requirement("bench"))
+    install(session, wanted, project_extras=extras)
+
+    def run() -> StageResult:
+        session.run("python", "-m", "shipyard", "bench", "run", success_codes=[0, 1])
+        return read_result(_CONFIG.reports / "bench.json")
+
+    record(session, "bench", run)
 
 
 def summarize(results: Sequence[StageResult], reports: Path) -> Path:

@@ -67,11 +67,13 @@ class ToolEnv:
         cwd: Path,
         env: Mapping[str, str] | None = None,
         stream: bool = False,
+        merge_stderr: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Completed:
         """Run `argv`; a missing program is a ToolMissing error (exit 3) naming it.
 
         With `stream`, the output goes to the terminal as it comes and is not captured.
+        With `merge_stderr`, stderr is captured into stdout, in the order it was written.
         """
         program = self.which(argv[0])
         if program is None:
@@ -86,12 +88,14 @@ class ToolEnv:
         full_env.pop("PYTHONHOME", None)
         if self.bin_dir is not None and (self.bin_dir.parent / "pyvenv.cfg").exists():
             full_env["VIRTUAL_ENV"] = str(self.bin_dir.parent)
+        captured = subprocess.PIPE if not stream else None
         proc = subprocess.run(
             [program, *argv[1:]],
             cwd=cwd,
             env=full_env,
             text=True,
-            capture_output=not stream,
+            stdout=captured,
+            stderr=subprocess.STDOUT if merge_stderr and not stream else captured,
             timeout=timeout,
             check=False,
         )

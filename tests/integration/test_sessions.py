@@ -137,3 +137,32 @@ def test_nox_lists_sessions_by_their_own_names(sample_project) -> None:
     names = {s["session"] for s in json.loads(done.stdout)}
     assert {"lint", "coverage", "ci"} <= names
     assert any(n.startswith("test") for n in names)
+
+
+def test_bench_session_without_a_suite_is_a_visible_skip(sample_project) -> None:
+    root = sample_project()
+    done = run_nox(root, "-s", "bench")
+    assert done.returncode == 0, done.stderr[-3000:]
+    bench = results(root)["bench"]
+    assert bench["status"] == "skipped"
+    assert "'benchmarks' does not exist" in bench["reason"]
+    assert not (root / ".nox" / "bench" / ".shipyard-fingerprint").exists()
+
+
+def test_bench_session_runs_a_real_suite_with_this_shipyard(sample_project) -> None:
+    root = sample_project(
+        files={
+            "benchmarks/test_speed.py": """
+                from sample.core import add
+
+
+                def test_add(benchmark) -> None:
+                    assert benchmark(add, 1, 2) == 3
+            """
+        }
+    )
+    done = run_nox(root, "-s", "bench")
+    assert done.returncode == 0, done.stderr[-3000:]
+    bench = results(root)["bench"]
+    assert bench["status"] in ("passed", "warned"), bench
+    assert "no baseline" in bench["reason"] or "new" in bench["reason"], bench

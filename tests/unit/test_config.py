@@ -177,5 +177,11 @@ def test_schema_rejects_unknown_keys_and_documents_every_option() -> None:
 
 def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
     data = config.to_json(config.load(project(tmp_path, "")))
-    assert data["gates"] == {"coverage": 80, "lint-warnings": 0}
+    assert data["gates"] == {
+        "coverage": 80,
+        "lint-warnings": 0,
+        "bench-warn": 10,
+        "bench-fail": 20,
+        "max-severity": "high",
+    }
     assert data["reports-dir"] == ".shipyard/reports"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from shipyard.report import (
     read_result,
     render_markdown,
     worst_status,
+    write_atomic,
     write_result,
 )
 from shipyard.stages.coverage import covered_fraction
@@ -94,3 +96,20 @@ def test_coverage_fraction_is_exact() -> None:
     assert fraction == Fraction(15999, 20000)
     assert fraction * 100 < 80
     assert covered_fraction({"num_statements": 0}) is None
+
+
+def test_write_atomic_keeps_an_existing_mode_and_gives_new_files_the_usual_one(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text("old")
+    script.chmod(0o755)
+    write_atomic(script, "new")
+    assert script.read_text() == "new"
+    assert script.stat().st_mode & 0o777 == 0o755
+    fresh = tmp_path / "fresh.txt"
+    write_atomic(fresh, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert not list(tmp_path.glob(".*.tmp"))

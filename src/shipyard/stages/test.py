@@ -1,51 +1,28 @@
-"""The test stage: pytest once per target, with coverage collected in the same run."""
+"""The test stage: the toolchain's test runner once per target, results read as JUnit XML.
+
+Python runs pytest under coverage.py; Rust runs `cargo test` and its libtest
+output is written as JUnit XML. Either way the stage reads the XML file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from packaging.version import Version
-
+from shipyard import matrix
 from shipyard.config import Config
 from shipyard.report import Finding, Severity, StageResult, Status
+from shipyard.stages import toolchains
+from shipyard.stages.toolchains.interface import Cell, Toolchain
+from shipyard.stages.toolchains.python import TEST_REQUIREMENTS, coverage_data_dir, test_extras
 from shipyard.tools import ToolEnv
 
 __all__ = ["REQUIREMENTS", "coverage_data_dir", "run_tests", "test_extras"]
 
-#: What the test session installs besides the project and its test extras.
-REQUIREMENTS = ("pytest", "coverage[toml]>=7.6")
-
-_NO_TESTS = 5  # pytest's exit code when it collected nothing
-
-
-def coverage_data_dir(config: Config) -> Path:
-    return config.reports / "coverage"
-
-
-def test_extras(config: Config) -> tuple[str, ...]:
-    """The project's extras that hold test requirements: configured, or `test`/`tests`."""
-    if config.test.extras is not None:
-        return config.test.extras
-    defined = config.project.optional_dependencies if config.project else {}
-    return tuple(name for name in ("test", "tests") if name in defined)
-
-
-def _has_coverage_source(config: Config) -> bool:
-    if (config.root / ".coveragerc").is_file():
-        return True
-    data = tomllib.loads(config.pyproject.read_text(encoding="utf-8"))
-    run = data.get("tool", {}).get("coverage", {}).get("run", {})
-    return bool(run.get("source") or run.get("include"))
-
-
-def _coverage_core(python_version: str | None) -> dict[str, str]:
-    # sys.monitoring makes coverage nearly free on 3.12+; 3.11 keeps the C tracer.
-    if python_version and Version(python_version.rstrip("t")) >= Version("3.12"):
-        return {"COVERAGE_CORE": "sysmon"}
-    return {}
+#: What the test session installs for a Python project besides the project and its extras.
+REQUIREMENTS = TEST_REQUIREMENTS
 
 
 def _read_junit(path: Path) -> tuple[dict[str, int], list[Finding]]:
@@ -78,46 +55,49 @@ def _read_junit(path: Path) -> tuple[dict[str, int], list[Finding]]:
     return counts, findings
 
 
+def _cell(config: Config, toolchain: Toolchain, target: str) -> Cell:
+    for cell in toolchain.cells(config):
+        if cell.id == target:
+            return cell
+    os_name, arch = matrix.host()
+    return Cell(id=target, os=os_name, arch=arch, runner="")
+
+
 def run_tests(
     config: Config,
     tools: ToolEnv,
     *,
     target: str,
     extra_args: tuple[str, ...] = (),
+    toolchain: Toolchain | None = None,
 ) -> StageResult:
-    """Run the suite once for `target` (like `cp311-linux_x86_64`), measuring coverage."""
+    """Run the suite once for `target` (like `cp311-linux_x86_64` or a Rust triple)."""
     start = time.perf_counter()
     stage = f"test-{target}"
-    if config.tests is None:
-        msg = "no tests found: no tests/ or test/ directory; set tool.shipyard.tests"
-        return StageResult(stage=stage, status=Status.FAILED, reason=msg)
-
-    # One coverage data file and one JUnit file per target, combined later.
-    data_dir = coverage_data_dir(config)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_file = data_dir / f".coverage.{target}"
-    data_file.unlink(missing_ok=True)
+    toolchain = toolchain or toolchains.for_config(config)[0]
     junit = config.reports / f"junit-{target}.xml"
-    argv = ["python", "-m", "coverage", "run", f"--data-file={data_file}"]
-    if not _has_coverage_source(config):
-        argv += [f"--source={p.as_posix()}" for p in config.source_paths()]
-    argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}"]
-    argv += [*config.test.pytest_args, *extra_args]
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    junit.unlink(missing_ok=True)
 
-    done = tools.run(argv, cwd=config.root, env=_coverage_core(tools.python_version), stream=True)
+    run = toolchain.test(
+        config, tools, cell=_cell(config, toolchain, target), junit=junit, extra_args=extra_args
+    )
+    if run.failure and run.returncode < 0:
+        return StageResult(stage=stage, status=Status.FAILED, reason=run.failure)
     counts, findings = _read_junit(junit)
+    findings = [dataclasses.replace(f, tool=run.tool) for f in findings]
     metrics = {f"test.{k}": v for k, v in counts.items()}
-    artifacts = tuple(str(p.relative_to(config.root)) for p in (junit, data_file) if p.exists())
-    duration = time.perf_counter() - start
-    if done.returncode == _NO_TESTS:
-        status, reason = Status.FAILED, f"no tests collected in {config.tests.as_posix()}/"
-    elif done.returncode != 0:
+    paths = (junit, *run.artifacts)
+    artifacts = tuple(str(p.relative_to(config.root)) for p in paths if p.exists())
+    if run.failure:
+        status, reason = Status.FAILED, run.failure
+    elif run.returncode != 0:
         failed = counts["failures"] + counts["errors"]
         status = Status.FAILED
         reason = (
             f"{failed} of {counts['tests']} test(s) failed"
             if failed
-            else (f"pytest exited with code {done.returncode}")
+            else f"{run.tool} exited with code {run.returncode}"
         )
     else:
         status = Status.PASSED
@@ -126,8 +106,8 @@ def run_tests(
         stage=stage,
         status=status,
         reason=reason,
-        duration=duration,
-        findings=tuple(findings),
+        duration=time.perf_counter() - start,
+        findings=(*run.findings, *findings),
         metrics=metrics,
         artifacts=artifacts,
     )

@@ -1,0 +1,418 @@
+"""`shipyard doctor`: what this machine can run, and why not.
+
+Each check looks at one thing the stages need (an interpreter, uv, git, the
+Docker engine, a directory) and says what it found. Each stage of the
+project's noxfile is then judged from the checks it needs. Interpreters are
+found the way nox finds them (python-discovery); the Docker engine is asked
+through python-on-whales, with a time limit.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import python_discovery
+from rich.console import Group
+from rich.table import Table
+
+from shipyard import config, matrix, paths
+from shipyard.adopt.detect import backend_name
+from shipyard.errors import ShipyardError
+from shipyard.report import Status, worst_status
+
+__all__ = ["Check", "Diagnosis", "StageCheck", "diagnose", "render"]
+
+#: What each stage needs, by check group; a stage not listed needs a virtualenv backend only.
+NEEDS: Mapping[str, tuple[str, ...]] = {
+    "lint": ("venv",),
+    "test": ("venv", "python"),
+    "coverage": ("venv",),
+    "audit": ("venv", "git"),
+    "bench": ("venv", "dirs"),
+    "docker": ("docker",),
+}
+_DEFAULT_STAGES = ("lint", "test", "coverage")
+_RUN_TIMEOUT = 30.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Check:
+    """One thing looked at: `group` ties it to the stages that need it."""
+
+    group: str
+    name: str
+    status: Status
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "group": self.group,
+            "name": self.name,
+            "status": self.status.value,
+            "detail": self.detail,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StageCheck:
+    stage: str
+    status: Status
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"stage": self.stage, "status": self.status.value, "reason": self.reason}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Diagnosis:
+    checks: tuple[Check, ...]
+    stages: tuple[StageCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every configured stage can run here."""
+        return all(s.status is not Status.FAILED for s in self.stages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checks": [c.to_json() for c in self.checks],
+            "stages": [s.to_json() for s in self.stages],
+        }
+
+
+def _check(group: str, name: str, status: Status, detail: str) -> Check:
+    return Check(group=group, name=name, status=status, detail=detail)
+
+
+def _run(argv: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=_RUN_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+# -- the project ---------------------------------------------------------------------------
+
+
+def _project(root: Path) -> tuple[config.Config, list[Check]]:
+    if not (root / "pyproject.toml").is_file():
+        detail = f"no pyproject.toml in {root.resolve()}; shipyard's defaults assumed"
+        return config.Config(root=root), [_check("project", "project", Status.WARNED, detail)]
+    loaded = config.load(root)
+    name = loaded.project.name if loaded.project else root.resolve().name
+    detail = f"{name} ({loaded.pyproject.resolve()})"
+    return loaded, [_check("project", "project", Status.PASSED, detail)]
+
+
+def _stages(root: Path) -> tuple[tuple[str, ...], list[Check]]:
+    """The stages the project's noxfile defines (`nox --list --json`), `ci` left out."""
+    if not (root / "noxfile.py").is_file():
+        detail = "no noxfile.py (`shipyard init` writes one); judging lint, test and coverage"
+        return _DEFAULT_STAGES, [_check("project", "noxfile", Status.WARNED, detail)]
+    try:
+        listing = matrix.nox_sessions(root)
+    except ShipyardError as exc:
+        return _DEFAULT_STAGES, [_check("project", "noxfile", Status.FAILED, str(exc))]
+    names = dict.fromkeys(str(e.get("name")) for e in listing if e.get("name") != "ci")
+    detail = f"sessions: {', '.join(names) or 'none'}"
+    return tuple(names), [_check("project", "noxfile", Status.PASSED, detail)]
+
+
+# -- interpreters and tools ------------------------------------------------------------------
+
+
+def _find_python(version: str) -> str | None:
+    found = python_discovery.get_interpreter(version)
+    if found is None:
+        return None
+    release = ".".join(str(p) for p in found.version_info[:3])
+    return f"{release} at {found.executable}"
+
+
+def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
+    try:
+        plan = matrix.plan(loaded)
+    except ShipyardError as exc:
+        return [_check("python", "build matrix", Status.FAILED, str(exc))]
+    here, left_out = matrix.runnable_here(plan)
+    versions = list(dict.fromkeys(t.python for t in here))
+    checks = []
+    if not versions:
+        os_name, arch = matrix.host()
+        detail = f"no target of the build matrix runs on {os_name}/{arch}"
+        checks.append(_check("python", "targets here", Status.FAILED, detail))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        found = dict(zip(versions, pool.map(_find_python, versions), strict=True))
+    missing = Status.FAILED if on_ci else Status.WARNED
+    for version, where in found.items():
+        if where is not None:
+            checks.append(_check("python", f"python {version}", Status.PASSED, where))
+        else:
+            why = (
+                "not found; CI fails its test session"
+                if on_ci
+                else "not found; its test session is skipped here"
+            )
+            checks.append(_check("python", f"python {version}", missing, why))
+    if found and not any(found.values()):
+        detail = "no interpreter of the matrix is installed"
+        checks.append(_check("python", "any python", Status.FAILED, detail))
+    if left_out:
+        platforms = ", ".join(dict.fromkeys(t.platform for t in left_out))
+        detail = f"{len(left_out)} target(s) run on other machines only ({platforms})"
+        checks.append(_check("info", "other machines", Status.SKIPPED, detail))
+    return checks
+
+
+def _version_of(argv: Sequence[str]) -> str | None:
+    done = _run(argv)
+    if done is None or done.returncode != 0:
+        return None
+    said = (done.stdout or done.stderr).strip()
+    return said.splitlines()[0] if said else "?"
+
+
+def _uv() -> str | None:
+    """uv, found where nox finds it: next to nox (the `uv` package), else on PATH."""
+    try:
+        from uv import find_uv_bin  # noqa: PLC0415
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _tools(root: Path, loaded: config.Config) -> list[Check]:
+    checks = []
+    uv = _uv()
+    uv_version = _version_of([uv, "--version"]) if uv else None
+    has_virtualenv = importlib.util.find_spec("virtualenv") is not None
+    if uv_version:
+        checks.append(_check("venv", "uv", Status.PASSED, f"{uv_version} ({uv})"))
+    elif has_virtualenv:
+        detail = "not found; nox falls back to virtualenv (slower installs)"
+        checks.append(_check("venv", "uv", Status.WARNED, detail))
+    else:
+        detail = "neither uv nor virtualenv is installed: nox cannot make environments"
+        checks.append(_check("venv", "uv", Status.FAILED, detail))
+    for package in ("nox", "invoke"):
+        try:
+            detail = importlib.metadata.version(package)
+            checks.append(_check("venv", package, Status.PASSED, detail))
+        except importlib.metadata.PackageNotFoundError:
+            detail = f"not installed; `pip install {package}`"
+            checks.append(_check("venv", package, Status.FAILED, detail))
+    checks += _git(root)
+    if backend_name(_pyproject_data(loaded), root) == "maturin":
+        for tool in ("cargo", "rustc"):
+            version = _version_of([tool, "--version"]) if shutil.which(tool) else None
+            status = Status.PASSED if version else Status.FAILED
+            detail = version or "not found; the maturin backend compiles the project with it"
+            checks.append(_check("python", tool, status, detail))
+    return checks
+
+
+def _pyproject_data(loaded: config.Config) -> dict[str, Any]:
+    path = loaded.root / "pyproject.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _git(root: Path) -> list[Check]:
+    version = _version_of(["git", "--version"]) if shutil.which("git") else None
+    if version is None:
+        return [_check("git", "git", Status.FAILED, "not found on PATH")]
+    inside = _run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root)
+    if inside is None or inside.stdout.strip() != "true":
+        detail = f"{version}; {root.resolve()} is not a git repository"
+        return [_check("git", "git", Status.WARNED, detail)]
+    return [_check("git", "git", Status.PASSED, version)]
+
+
+# -- the Docker engine ---------------------------------------------------------------------------
+
+
+def _within(timeout: float, probe: Callable[[], list[Check]]) -> list[Check] | None:
+    """`probe()` in a daemon thread: None when it has not answered in `timeout` seconds."""
+    box: list[list[Check]] = []
+
+    def work() -> None:
+        box.append(probe())
+
+    thread = threading.Thread(target=work, name="shipyard-doctor-docker", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return box[0] if box else None
+
+
+def _docker_probe() -> list[Check]:
+    from python_on_whales import DockerClient  # noqa: PLC0415
+    from python_on_whales.exceptions import DockerException  # noqa: PLC0415
+
+    client = DockerClient()
+    try:
+        info = client.system.info()
+    except DockerException as exc:
+        lines = (exc.stderr or "").strip().splitlines()
+        why = lines[-1] if lines else f"`docker info` exited with {exc.return_code}"
+        return [_check("docker", "docker engine", Status.FAILED, f"not reachable: {why}")]
+    except Exception as exc:  # noqa: BLE001 - no docker CLI, or one python-on-whales cannot read
+        return [_check("docker", "docker engine", Status.FAILED, f"not usable: {exc}")]
+    engine = f"Docker {info.server_version}, {info.os_type}/{info.architecture}"
+    checks = [_check("docker", "docker engine", Status.PASSED, engine)]
+    try:
+        installed = client.buildx.is_installed()
+        builder = client.buildx.inspect() if installed else None
+    except DockerException as exc:
+        detail = f"not usable: {(exc.stderr or '').strip()[:200]}"
+        return [
+            *checks,
+            _check("docker", "docker buildx", Status.WARNED, detail),
+        ]
+    if builder is None:
+        detail = "not installed; the legacy builder builds for the engine's platform only"
+        return [
+            *checks,
+            _check("docker", "docker buildx", Status.WARNED, detail),
+        ]
+    platforms = sorted({p for node in builder.nodes or () for p in node.platforms or ()})
+    checks.append(
+        _check(
+            "docker",
+            "docker buildx",
+            Status.PASSED,
+            f"builder {builder.name} ({builder.driver})",
+        )
+    )
+    checks.append(
+        _check(
+            "docker",
+            "docker platforms",
+            Status.PASSED,
+            ", ".join(platforms) or "?",
+        )
+    )
+    return checks
+
+
+def _docker(timeout: float) -> list[Check]:
+    if shutil.which("docker") is None:
+        detail = "the `docker` command is not on PATH"
+        return [_check("docker", "docker engine", Status.FAILED, detail)]
+    found = _within(timeout, _docker_probe)
+    if found is None:
+        host = os.environ.get("DOCKER_HOST", "the default socket")
+        detail = f"no answer from {host} within {timeout:g} s; is the daemon up?"
+        return [_check("docker", "docker engine", Status.FAILED, detail)]
+    return found
+
+
+# -- directories ----------------------------------------------------------------------------------
+
+
+def _writable_dir(name: str, path: Path) -> Check:
+    """Whether files can be made in `path`, or in the nearest parent when it does not exist yet."""
+    path = path.absolute()
+    existing = next((p for p in (path, *path.parents) if p.is_dir()), path.anchor)
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".shipyard-doctor-")
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        return _check("dirs", name, Status.FAILED, f"{path}: {exc.strerror}")
+    state = "" if path.is_dir() else " (made on first use)"
+    return _check("dirs", name, Status.PASSED, f"{path}{state}")
+
+
+def _dirs(loaded: config.Config) -> list[Check]:
+    return [
+        _writable_dir("cache dir", paths.cache_dir()),
+        _writable_dir("state dir", paths.state_dir()),
+        _writable_dir("reports dir", loaded.reports),
+    ]
+
+
+# -- the verdict -----------------------------------------------------------------------------------
+
+
+def _test_reason(relevant: Sequence[Check]) -> list[str]:
+    pythons = [c for c in relevant if c.name.startswith("python ")]
+    found = [c.name.removeprefix("python ") for c in pythons if c.status is Status.PASSED]
+    missing = [c.name.removeprefix("python ") for c in pythons if c.status is not Status.PASSED]
+    reasons = [f"runs on {', '.join(found)}"] if found else []
+    if missing:
+        reasons.append(f"no interpreter for {', '.join(missing)}")
+    others = [c for c in relevant if not c.name.startswith("python ")]
+    return reasons + [f"{c.name}: {c.detail}" for c in others if c.status is not Status.PASSED]
+
+
+def _judge(stage: str, checks: Sequence[Check]) -> StageCheck:
+    """A stage can run when none of the checks it needs failed."""
+    needs = ("dirs", *NEEDS.get(stage, ("venv",)))
+    relevant = [c for c in checks if c.group in needs and c.status is not Status.SKIPPED]
+    status = worst_status([Status.PASSED, *(c.status for c in relevant)])
+    if stage == "test":
+        reasons = _test_reason(relevant)
+    else:
+        reasons = [f"{c.name}: {c.detail}" for c in relevant if c.status is not Status.PASSED]
+    return StageCheck(stage=stage, status=status, reason="; ".join(reasons))
+
+
+def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> Diagnosis:
+    """Look at this machine for the project in `root`."""
+    on_ci = bool(os.environ.get("CI")) if on_ci is None else on_ci
+    loaded, checks = _project(root)
+    stages, more = _stages(root)
+    checks += more
+    checks += _pythons(loaded, on_ci=on_ci)
+    checks += _tools(root, loaded)
+    checks += _docker(timeout)
+    checks += _dirs(loaded)
+    return Diagnosis(checks=tuple(checks), stages=tuple(_judge(s, checks) for s in stages))
+
+
+def render(diagnosis: Diagnosis) -> Group:
+    """Two tables: what was found, and which stages can run."""
+    found = Table(title="this machine", title_justify="left")
+    for column in ("check", "status", "found"):
+        found.add_column(column, overflow="fold")
+    for check in diagnosis.checks:
+        found.add_row(
+            check.name,
+            f"[{check.status.style}]{check.status.mark} {_word(check.status)}[/]",
+            check.detail,
+        )
+    stages = Table(title="stages", title_justify="left")
+    for column in ("stage", "can run", "why"):
+        stages.add_column(column, overflow="fold")
+    for stage in diagnosis.stages:
+        stages.add_row(
+            stage.stage,
+            f"[{stage.status.style}]{stage.status.mark} {_verdict(stage.status)}[/]",
+            stage.reason,
+        )
+    return Group(found, stages)
+
+
+def _word(status: Status) -> str:
+    return {"passed": "ok", "warned": "warning", "failed": "missing", "skipped": "info"}[
+        status.value
+    ]
+
+
+def _verdict(status: Status) -> str:
+    return {"passed": "yes", "warned": "partly", "failed": "no", "skipped": "-"}[status.value]

@@ -1,0 +1,1 @@
+"""The generated GitHub workflows: pinned actions, the generator, and the drift check."""

@@ -1,0 +1,350 @@
+"""The audit stage with its real tools, on real inputs made in temp dirs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from helpers.audit import (
+    FIXED_VERSION,
+    OLD_PACKAGE,
+    OLD_VERSION,
+    load,
+    make_project,
+    shared_tool_venv,
+    tool_env,
+)
+from shipyard.errors import ConfigError, ToolMissing
+from shipyard.report import Severity, Status
+from shipyard.stages.audit import run_audit
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def audit_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_tool_venv(tmp_path_factory)
+
+
+SCHEMA = Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json"
+CVE, GHSA, PYSEC = "CVE-2019-11324", "GHSA-mh33-7rrq-662w", "PYSEC-2019-133"
+VECTOR = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"  # 7.5, high
+
+PYSEC_YAML = f"""
+id: {PYSEC}
+summary: urllib3 mishandles certain certificate authorities
+aliases:
+  - {CVE}
+  - {GHSA}
+affected:
+  - package:
+      name: {OLD_PACKAGE}
+      ecosystem: PyPI
+    ranges:
+      - type: ECOSYSTEM
+        events:
+          - introduced: "0"
+          - fixed: "{FIXED_VERSION}"
+"""
+
+GHSA_JSON = {
+    "id": GHSA,
+    "aliases": [CVE],
+    "summary": "Improper certificate validation in urllib3",
+    "severity": [{"type": "CVSS_V3", "score": VECTOR}],
+    "affected": [
+        {
+            "package": {"name": "URLLib3", "ecosystem": "PyPI"},
+            "ranges": [
+                {"type": "ECOSYSTEM", "events": [{"introduced": "1.0"}, {"fixed": "1.24.2"}]}
+            ],
+        }
+    ],
+}
+
+
+def advisory_db(root: Path) -> Path:
+    db = root / "advisories"
+    (db / "vulns" / OLD_PACKAGE).mkdir(parents=True)
+    (db / "vulns" / OLD_PACKAGE / f"{PYSEC}.yaml").write_text(PYSEC_YAML, encoding="utf-8")
+    (db / "osv" / f"{GHSA}.json").parent.mkdir(parents=True)
+    (db / "osv" / f"{GHSA}.json").write_text(json.dumps(GHSA_JSON), encoding="utf-8")
+    (db / "vulns" / OLD_PACKAGE / "BROKEN-1.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    other = PYSEC_YAML.replace(OLD_PACKAGE, "not-installed").replace(PYSEC, "PYSEC-0000-1")
+    (db / "vulns" / "not-installed").mkdir()
+    (db / "vulns" / "not-installed" / "PYSEC-0000-1.yaml").write_text(other, encoding="utf-8")
+    return db
+
+
+OFFLINE = """
+[tool.shipyard.audit]
+checks = ["vulns"]
+advisory-db = "advisories"
+"""
+
+
+# -- vulnerabilities -----------------------------------------------------------------------
+
+
+def test_offline_advisory_with_aliases_is_one_finding_with_the_fix(tmp_path, audit_bin):
+    root = make_project(tmp_path / "p", audit=OFFLINE)
+    advisory_db(root)
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    vulns = [f for f in result.findings if f.tool == "advisory-db"]
+    assert len(vulns) == 1
+    (finding,) = vulns
+    assert finding.rule == PYSEC
+    assert sorted(finding.extra["aliases"]) == [CVE, GHSA]
+    assert finding.extra["fixed_versions"] == [FIXED_VERSION]
+    assert finding.extra["version"] == OLD_VERSION
+    assert finding.severity is Severity.HIGH
+    assert finding.extra["cvss_score"] == 7.5
+    notes = [f.message for f in result.findings if f.tool == "shipyard"]
+    assert any("BROKEN-1.yaml" in n and "skipped" in n for n in notes)
+    assert result.status is Status.FAILED
+    assert "gates.max-severity = 'high'" in result.reason
+    assert result.metrics["vulns.advisories"] == 3
+
+
+def test_offline_pinned_requirements_are_matched(tmp_path, audit_bin):
+    files = {
+        "requirements.txt": f"# pins\n{OLD_PACKAGE}=={OLD_VERSION} \\\n  --hash=sha256:ab\n"
+        "requests>=2  # not pinned\n-r other.txt\n"
+    }
+    root = make_project(tmp_path / "p", audit=OFFLINE, files=files)
+    advisory_db(root)
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    from_file = [f for f in result.findings if f.path == "requirements.txt"]
+    assert [f.rule for f in from_file] == [PYSEC]
+    notes = [f.message for f in result.findings if f.tool == "shipyard"]
+    assert any("requests is not pinned" in n for n in notes)
+
+
+def test_unparsable_requirements_file_is_a_config_error(tmp_path, audit_bin):
+    files = {"requirements.txt": "requests==2.0\nthis is ((not a requirement\n"}
+    root = make_project(tmp_path / "p", audit=OFFLINE, files=files)
+    advisory_db(root)
+
+    with pytest.raises(ConfigError) as info:
+        run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    assert "requirements.txt" in str(info.value)
+    assert "line 2" in str(info.value)
+
+
+class _Osv(BaseHTTPRequestHandler):
+    """A stand-in for the OSV API (unreachable here); checks every request it gets."""
+
+    seen: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.path == "/v1/query"
+        assert body["package"]["ecosystem"] == "PyPI"
+        self.seen.append(body)
+        answer: dict[str, Any] = {}
+        if body["package"]["name"] == OLD_PACKAGE and body["version"] == OLD_VERSION:
+            record = json.loads(json.dumps(GHSA_JSON).replace("URLLib3", OLD_PACKAGE))
+            answer = {"vulns": [{**record, "id": PYSEC, "aliases": [CVE, GHSA]}]}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def osv_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    handler = type("Handler", (_Osv,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1/query", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_pip_audit_online_service_gives_the_same_single_finding(tmp_path, audit_bin, osv_url):
+    url, seen = osv_url
+    audit = f"""
+        [tool.shipyard.audit]
+        checks = ["vulns"]
+        service = "osv"
+        osv-url = "{url}"
+    """
+    root = make_project(tmp_path / "p", audit=audit)
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    vulns = [f for f in result.findings if f.tool == "pip-audit"]
+    assert [f.rule for f in vulns] == [PYSEC]
+    assert vulns[0].extra["fixed_versions"] == [FIXED_VERSION]
+    assert sorted(vulns[0].extra["aliases"]) == [CVE, GHSA]
+    # pip-audit keeps no severity: unknown counts as high, so the gate fails.
+    assert vulns[0].severity is Severity.UNKNOWN
+    assert result.status is Status.FAILED
+    assert {"name": OLD_PACKAGE, "ecosystem": "PyPI"} in [b["package"] for b in seen]
+
+
+# -- static analysis ----------------------------------------------------------------------
+
+RISKY = """
+import subprocess
+
+
+def run(cmd):
+    return subprocess.call(cmd, shell=True)
+
+
+def run_trusted(cmd):
+    return subprocess.call(cmd, shell=True)  # nosec B602
+"""
+
+
+def test_bandit_finds_shell_true_and_honours_nosec(tmp_path, audit_bin):
+    word = "PASS" + "WORD"
+    value = "hunter2-" + "not-a-real-one"
+    files = {
+        "src/demo_app/risky.py": RISKY + f'\n{word} = "{value}"\n',
+        "tests/test_risky.py": "import subprocess\nsubprocess.call('ls', shell=True)\n",
+    }
+    root = make_project(
+        tmp_path / "p", audit='[tool.shipyard.audit]\nchecks = ["sast"]\n', files=files
+    )
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    shell = [f for f in result.findings if f.rule == "B602"]
+    assert [(f.path, f.line) for f in shell] == [("src/demo_app/risky.py", 5)]
+    assert shell[0].severity is Severity.HIGH
+    assert shell[0].extra["confidence"] == "high"
+    assert result.metrics["sast.nosec"] == 1
+    assert not any((f.path or "").startswith("tests/") for f in result.findings)
+    hardcoded = [f for f in result.findings if f.rule == "B105"]
+    assert hardcoded
+    assert value not in hardcoded[0].message
+    assert result.status is Status.FAILED
+
+
+# -- licences -----------------------------------------------------------------------------
+
+
+def test_licences_of_runtime_dependencies_are_judged_on_the_expression(tmp_path, audit_bin):
+    root = make_project(tmp_path / "p", audit='[tool.shipyard.audit]\nchecks = ["licenses"]\n')
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    by_package = {f.extra["package"]: f for f in result.findings if f.tool == "licenses"}
+    assert by_package["gpl-thing"].rule == "license/denied"
+    assert by_package["gpl-thing"].extra["license"] == "GPL-3.0-only"
+    assert "dual-thing" not in by_package  # MIT OR GPL-3.0-only: one branch allowed
+    assert "llvm-thing" not in by_package  # judged by Apache-2.0
+    assert "classic-thing" not in by_package  # MIT from the classifier
+    assert OLD_PACKAGE not in by_package  # MIT from the License field
+    assert by_package["bare-thing"].rule == "license/unknown"
+    assert "no licence metadata" in by_package["bare-thing"].message
+    # Only the project's runtime closure: the audit tools' own dependencies are not judged.
+    assert result.metrics["licenses.packages"] == 6
+    assert result.status is Status.FAILED
+    assert "denied licence(s): gpl-thing" in result.reason
+
+
+# -- suppressions -------------------------------------------------------------------------
+
+
+def test_expired_suppression_stops_suppressing_and_fails_the_gate(tmp_path, audit_bin):
+    audit = (
+        OFFLINE
+        + f"""
+        [[tool.shipyard.audit.suppress]]
+        id = "{CVE}"
+        reason = "waiting for the vendor's rebuild"
+        expires = "2024-01-31"
+    """
+    )
+    root = make_project(tmp_path / "p", audit=audit)
+    advisory_db(root)
+    config = load(root)
+    env = tool_env(audit_bin)
+
+    before = run_audit(config, tool_env=env, today=dt.date(2024, 1, 31))
+    after = run_audit(config, tool_env=env, today=dt.date(2024, 2, 1))
+
+    assert not [f for f in before.findings if f.tool == "advisory-db"]
+    assert before.metrics["audit.suppressed"] == 1
+    assert before.status is Status.WARNED  # only the note about the malformed advisory
+    assert after.status is Status.FAILED
+    (vuln,) = [f for f in after.findings if f.tool == "advisory-db"]
+    assert "suppression expired 2024-01-31" in vuln.message
+    notes = [f.message for f in after.findings if f.tool == "shipyard"]
+    assert any("expired on 2024-01-31" in n and "vendor's rebuild" in n for n in notes)
+
+
+def test_suppression_without_reason_is_refused_before_any_tool_runs(tmp_path):
+    audit = OFFLINE + f'\n[[tool.shipyard.audit.suppress]]\nid = "{CVE}"\n'
+    root = make_project(tmp_path / "p", audit=audit)
+
+    with pytest.raises(ConfigError) as info:
+        run_audit(load(root), tool_env=tool_env(tmp_path / "no-such-venv"))
+
+    assert "tool.shipyard.audit.suppress[0].reason" in str(info.value)
+
+
+# -- SARIF and SBOM -----------------------------------------------------------------------
+
+
+def test_full_audit_writes_valid_sarif_and_an_sbom(tmp_path, audit_bin):
+    root = make_project(
+        tmp_path / "p",
+        audit='[tool.shipyard.audit]\nadvisory-db = "advisories"\nsecrets-history = false\n',
+        files={"src/demo_app/risky.py": RISKY},
+    )
+    advisory_db(root)
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    sarif = json.loads((root / ".shipyard/reports/audit/audit.sarif").read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(sarif)
+    tools = [run["tool"]["driver"]["name"] for run in sarif["runs"]]
+    assert tools == ["advisory-db", "bandit", "detect-secrets", "licenses"]
+    results = {run["tool"]["driver"]["name"]: run["results"] for run in sarif["runs"]}
+    assert [r["ruleId"] for r in results["advisory-db"]] == [PYSEC]
+    assert results["advisory-db"][0]["properties"]["security-severity"] == "7.5"
+    assert "B602" in {r["ruleId"] for r in results["bandit"]}
+    sbom = json.loads((root / ".shipyard/reports/audit/sbom.cdx.json").read_text("utf-8"))
+    assert OLD_PACKAGE in {c["name"] for c in sbom["components"]}
+    assert set(result.artifacts) >= {
+        ".shipyard/reports/audit/audit.sarif",
+        ".shipyard/reports/audit/sbom.cdx.json",
+        ".shipyard/reports/audit/audit.md",
+    }
+    assert "B602" in (root / ".shipyard/reports/audit/audit.md").read_text(encoding="utf-8")
+
+
+def test_missing_tool_is_named(tmp_path):
+    root = make_project(tmp_path / "p", audit='[tool.shipyard.audit]\nchecks = ["sbom"]\n')
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+
+    with pytest.raises(ToolMissing, match="cyclonedx-py") as info:
+        run_audit(load(root), tool_env=tool_env(empty))
+
+    assert info.value.code == 3
