@@ -123,6 +123,7 @@ SAMPLE_FILES = {
         [tool.shipyard.docker]
         image = "Shipyard_Test-{RUN_ID}/Sample_App"
         registries = ["{REGISTRY}"]
+        labels = {{ "{LABEL}" = "{RUN_ID}" }}
 
         [tool.shipyard.docker.variants.cpu]
         size-budget-mb = 60
@@ -231,6 +232,7 @@ SAMPLE_FILES = {
         FROM scratch
         COPY docker/healthcheck.sh /marker
     """,
+    "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n",
     ".dockerignore": """
         *
         !docker/

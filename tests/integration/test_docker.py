@@ -28,9 +28,11 @@ from helpers.docker import (
     sample_project,
     unavailable,
 )
+from helpers.projects import run_nox
 from shipyard import config as config_mod
 from shipyard.config import Config
-from shipyard.report import Finding, Severity, StageResult, Status
+from shipyard.report import Finding, Severity, StageResult, Status, read_result
+from shipyard.sessions import CI_STAGES
 from shipyard.stages.docker import image_ref, run_docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -209,3 +211,15 @@ def test_shipyard_own_images_build_pass_push_and_pull_back(docker, tmp_path):
         output = round_trip(docker, ref, ["shipyard", "--version"])
         assert output.startswith("shipyard ")
     assert result.metrics["docker.minimal.size_mb"] <= 15
+
+
+def test_nox_docker_session_records_the_stage_for_the_ci_summary(docker, sample):
+    done = run_nox(sample, "-s", "docker", "--", "sick")
+
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "sick: ✕ health: unhealthy after" in done.stderr
+    result = read_result(sample / ".shipyard" / "reports" / "docker.json")
+    assert result.status is Status.FAILED
+    assert "database not reachable" in result.reason
+    assert "docker" in CI_STAGES
+    assert CI_STAGES.index("docker") > CI_STAGES.index("audit") > CI_STAGES.index("test")
