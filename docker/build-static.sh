@@ -30,15 +30,20 @@ pip=("$venv/bin/pip" install --quiet --disable-pip-version-check --no-index --fi
 "${pip[@]}" --requirement "$wheels/requirements.txt"
 "${pip[@]}" --force-reinstall --no-deps "$wheels"/shipyard-*.whl # same version, new code
 
-# 2. One executable, then made static (its own loader and libc inside). Syntax
-#    highlighting and markdown rendering are left out: the CLI prints neither.
+# 2. One executable, then made static (its own loader and libc inside). Left out: syntax
+#    highlighting and markdown rendering (the CLI prints neither), packaging tools that
+#    conditional imports drag in, and the Docker client (`shipyard docker` and doctor's
+#    engine probe need the cpu image, which has a docker-less engine anyway).
 rm -rf "$out"
 mkdir -p "$out/build" "$out/rootfs/usr/local/bin" "$out/rootfs/bin" "$out/rootfs/etc" "$out/rootfs/tmp"
 printf 'from shipyard.cli import main\n\nraise SystemExit(main())\n' >"$out/build/shipyard_main.py"
 PATH="$venv/bin:$PATH" "$venv/bin/pyinstaller" --onefile --noconfirm --log-level WARN \
   --name shipyard --copy-metadata shipyard --collect-data shipyard \
+  --add-data "$("$venv/bin/python" -c 'import python_discovery as m, os; print(os.path.dirname(m.__file__))')/_py_info_collect.py:python_discovery" \
   --exclude-module pygments --exclude-module markdown_it --exclude-module pydoc \
-  --exclude-module tkinter \
+  --exclude-module tkinter --exclude-module unittest --exclude-module setuptools \
+  --exclude-module pkg_resources --exclude-module distutils \
+  --exclude-module python_on_whales --exclude-module pydantic --exclude-module pydantic_core \
   --distpath "$out/build/dist" --workpath "$out/build/work" --specpath "$out/build" \
   "$out/build/shipyard_main.py"
 PATH="$venv/bin:$PATH" "$venv/bin/staticx" --strip "$out/build/dist/shipyard" \
