@@ -60,7 +60,9 @@ def by_rule(result: StageResult, variant: str) -> dict[str, Finding]:
 
 
 def stage(config: Config, **kwargs: object) -> StageResult:
-    return run_docker(config, labels=LABELS, env={}, log=lambda _: None, **kwargs)  # type: ignore[arg-type]
+    result = run_docker(config, labels=LABELS, env={}, log=lambda _: None, **kwargs)  # type: ignore[arg-type]
+    json.dumps(result.to_json())  # written as JSON by the session: must serialise
+    return result
 
 
 def round_trip(docker: DockerClient, ref: str, args: list[str]) -> str:
@@ -217,7 +219,7 @@ def test_nox_docker_session_records_the_stage_for_the_ci_summary(docker, sample)
     done = run_nox(sample, "-s", "docker", "--", "sick")
 
     assert done.returncode != 0, done.stdout + done.stderr
-    assert "sick: ✕ health: unhealthy after" in done.stderr
+    assert "sick: ✕ health: unhealthy after" in done.stderr, done.stderr[-3000:]
     result = read_result(sample / ".shipyard" / "reports" / "docker.json")
     assert result.status is Status.FAILED
     assert "database not reachable" in result.reason

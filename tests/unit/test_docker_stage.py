@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import textwrap
 from decimal import Decimal
@@ -198,6 +199,8 @@ def test_size_within_budget_and_without_one():
     assert within.message == "9.99 MB, within its budget of 10 MB"
     unbudgeted = verify.check_size("cpu", 9_990_000, budget_mb=None, previous=10_000_000)
     assert unbudgeted.message == "9.99 MB (no size budget set), -0.01 MB against the previous image"
+    # Findings are written as JSON with the stage result.
+    assert json.loads(json.dumps(unbudgeted.to_json()))["extra"]["delta_mb"] == "-0.01"
 
 
 @pytest.mark.parametrize(

@@ -64,9 +64,10 @@ def check_size(
     if previous is not None:
         delta = size - megabytes(previous)
         change = f", {delta:+} MB against the previous image"
+    delta_mb = None if delta is None else str(delta)
     if budget_mb is None:
         message = f"{size} MB (no size budget set){change}"
-        return _finding("size", variant, message, ok=True, size_mb=str(size), delta_mb=delta)
+        return _finding("size", variant, message, ok=True, size_mb=str(size), delta_mb=delta_mb)
     over = size - budget_mb
     if over > 0:
         message = f"{size} MB is over its budget of {budget_mb} MB by {over} MB{change}"
@@ -79,7 +80,7 @@ def check_size(
         ok=over <= 0,
         size_mb=str(size),
         budget_mb=str(budget_mb),
-        delta_mb=None if delta is None else str(delta),
+        delta_mb=delta_mb,
     )
 
 
