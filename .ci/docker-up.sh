@@ -37,6 +37,11 @@ if [ ! -e /sys/fs/cgroup/devices ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ]
   apt-get install -y -qq --no-install-recommends cgroupfs-mount >/dev/null
   cgroupfs-mount
 fi
+# docker/build-static.sh (shipyard's minimal image) needs binutils and Debian's python3 venv.
+if ! command -v objdump >/dev/null || ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then
+  apt_update
+  apt-get install -y -qq --no-install-recommends binutils python3-venv >/dev/null
+fi
 step packages "$(dpkg-query -W -f '${Version}' docker.io) (docker.io)"
 
 # 2. The engine: overlay2 when an overlay mount works under /var/lib/docker, else vfs.

@@ -11,7 +11,8 @@ umask 022
 wheels=${SHIPYARD_DOCKER_WHEELS:?set by the docker stage: the directory of host-built wheels}
 context=${SHIPYARD_DOCKER_CONTEXT:-.}
 out="$context/.shipyard/docker/static"
-venv=${SHIPYARD_STATIC_VENV:-$context/.shipyard/docker/static-venv}
+# The packagers' venv is kept between runs, in shipyard's cache directory.
+venv=${SHIPYARD_STATIC_VENV:-${SHIPYARD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shipyard}/static-venv}
 python=${SHIPYARD_STATIC_PYTHON:-/usr/bin/python3}
 busybox=${SHIPYARD_STATIC_BUSYBOX:-/bin/busybox}
 
