@@ -33,18 +33,22 @@ pip=("$venv/bin/pip" install --quiet --disable-pip-version-check --no-index --fi
 
 # 2. One executable, then made static (its own loader and libc inside). Left out: syntax
 #    highlighting and markdown rendering (the CLI prints neither), packaging tools that
-#    conditional imports drag in, and the Docker client (`shipyard docker` and doctor's
-#    engine probe need the cpu image, which has a docker-less engine anyway).
+#    conditional imports drag in, TLS and sqlite (nothing in the CLI connects or stores),
+#    CJK codecs, and the Docker client with pydantic: `shipyard docker` needs the cpu image.
 rm -rf "$out"
 mkdir -p "$out/build" "$out/rootfs/usr/local/bin" "$out/rootfs/bin" "$out/rootfs/etc" "$out/rootfs/tmp"
 printf 'from shipyard.cli import main\n\nraise SystemExit(main())\n' >"$out/build/shipyard_main.py"
+exclude=()
+for module in pygments markdown_it pydoc tkinter unittest setuptools pkg_resources distutils \
+  python_on_whales pydantic pydantic_core multiprocessing xmlrpc _pydecimal \
+  ssl _ssl _hashlib sqlite3 _sqlite3 \
+  _codecs_cn _codecs_hk _codecs_iso2022 _codecs_jp _codecs_kr _codecs_tw; do
+  exclude+=(--exclude-module "$module")
+done
 PATH="$venv/bin:$PATH" "$venv/bin/pyinstaller" --onefile --noconfirm --log-level WARN \
   --name shipyard --copy-metadata shipyard --collect-data shipyard \
   --add-data "$("$venv/bin/python" -c 'import python_discovery as m, os; print(os.path.dirname(m.__file__))')/_py_info_collect.py:python_discovery" \
-  --exclude-module pygments --exclude-module markdown_it --exclude-module pydoc \
-  --exclude-module tkinter --exclude-module unittest --exclude-module setuptools \
-  --exclude-module pkg_resources --exclude-module distutils \
-  --exclude-module python_on_whales --exclude-module pydantic --exclude-module pydantic_core \
+  "${exclude[@]}" \
   --distpath "$out/build/dist" --workpath "$out/build/work" --specpath "$out/build" \
   "$out/build/shipyard_main.py"
 PATH="$venv/bin:$PATH" "$venv/bin/staticx" --strip "$out/build/dist/shipyard" \

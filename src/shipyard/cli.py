@@ -337,7 +337,12 @@ def _add_docker(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def _cmd_docker(args: argparse.Namespace) -> int:
     from shipyard.report import Status, render_table, write_result  # noqa: PLC0415
-    from shipyard.stages.docker import run_docker  # noqa: PLC0415
+
+    try:
+        from shipyard.stages.docker import run_docker  # noqa: PLC0415
+    except ImportError as exc:  # shipyard's minimal image leaves the Docker client out
+        msg = f"the docker stage needs python-on-whales ({exc}); use shipyard's cpu image."
+        raise ToolMissing(msg) from None
 
     resolved = config.load(args.root)
     result = run_docker(resolved, variants=tuple(args.variants), push=args.push or None)
