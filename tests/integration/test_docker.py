@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
 
 from helpers.docker import (
     BASE_IMAGE,
@@ -213,6 +214,14 @@ def test_shipyard_own_images_build_pass_push_and_pull_back(docker, tmp_path):
         output = round_trip(docker, ref, ["shipyard", "--version"])
         assert output.startswith("shipyard ")
     assert result.metrics["docker.minimal.size_mb"] <= 15
+    # The minimal image's CLI leaves the Docker client out, and says so.
+    minimal = image_ref(
+        config.docker.image or "", variant="minimal", tag="0.1.0", registry=REGISTRY
+    )
+    with pytest.raises(DockerException) as caught:
+        docker.run(minimal, ["shipyard", "docker"], remove=True, labels=LABELS)
+    assert caught.value.return_code == 3
+    assert "use shipyard's cpu image" in (caught.value.stderr or "")
 
 
 def test_nox_docker_session_records_the_stage_for_the_ci_summary(docker, sample):
