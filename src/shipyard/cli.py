@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shipyard import __version__, config, matrix
-from shipyard.errors import ExitCode, ShipyardError, ToolMissing, UsageError
+from shipyard.errors import ConfigError, ExitCode, ShipyardError, ToolMissing, UsageError
 from shipyard.report import console
 
 __all__ = ["main"]
@@ -101,6 +101,32 @@ def _reproduce(plan: matrix.Plan, target_id: str, root: Path) -> str:
     return matrix.nox_command(target, session)
 
 
+# -- shipyard health ---------------------------------------------------------------------
+
+
+def _add_health(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "health", help="score the repository: sp-repo-review's checks plus shipyard's own"
+    )
+    p.add_argument("--json", action="store_true", help="print every check as JSON")
+    p.set_defaults(func=_cmd_health)
+
+
+def _cmd_health(args: argparse.Namespace) -> int:
+    from shipyard.monitor import health  # noqa: PLC0415
+    from shipyard.monitor.run import check_health  # noqa: PLC0415
+
+    resolved = config.load(args.root)
+    result = check_health(resolved)
+    checks = json.loads((resolved.reports / "health-checks.json").read_text(encoding="utf-8"))
+    if args.json:
+        _print_json(checks)
+    else:
+        console(stderr=False).print(health.render_checks(checks["checks"]))
+        console().print(f"health: {result.status.value}: {result.reason}")
+    return ExitCode.GATE_FAILED if result.status.value == "failed" else ExitCode.OK
+
+
 # -- shipyard init ---------------------------------------------------------------------
 
 
@@ -169,6 +195,75 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     else:
         console(stderr=False).print(doctor.render(diagnosis))
     return ExitCode.OK if diagnosis.ok else ExitCode.TOOL_MISSING
+
+
+# -- shipyard version / changelog -------------------------------------------------------
+
+
+def _add_version(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "version", help="print the current version, or with --next the one a release makes now"
+    )
+    p.add_argument(
+        "--next", action="store_true", help="the next version (exit 5: nothing to release)"
+    )
+    p.add_argument("--pre", metavar="LABEL", help="as a pre-release: alpha, beta or rc")
+    p.add_argument("--pep440", action="store_true", help="print the PEP 440 form (1.3.0rc1)")
+    p.set_defaults(func=_cmd_version)
+
+
+def _cmd_version(args: argparse.Namespace) -> int:
+    from shipyard import release  # noqa: PLC0415 - git and httpx only when asked
+    from shipyard.release.semver import to_pep440  # noqa: PLC0415
+
+    resolved = config.load(args.root)
+    if args.next:
+        version = release.plan_release(resolved, pre=args.pre, resume=False).version
+    elif args.pre:
+        msg = "--pre goes with --next."
+        raise UsageError(msg)
+    else:
+        found = release.current_version(resolved)
+        if found is None:
+            msg = "no version yet: [project].version is dynamic and no release tag exists."
+            raise ConfigError(msg, path=resolved.pyproject, key="project.version")
+        version = found
+    sys.stdout.write(f"{to_pep440(version) if args.pep440 else version}\n")
+    return ExitCode.OK
+
+
+def _add_changelog(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("changelog", help="print a changelog section")
+    p.add_argument(
+        "--unreleased",
+        action="store_true",
+        help="the section a release would add now (default: the current version's section)",
+    )
+    p.add_argument("--pre", metavar="LABEL", help="with --unreleased: as a pre-release")
+    p.set_defaults(func=_cmd_changelog)
+
+
+def _cmd_changelog(args: argparse.Namespace) -> int:
+    from shipyard import release  # noqa: PLC0415 - git and httpx only when asked
+    from shipyard.release.changelog import find_section  # noqa: PLC0415
+
+    if args.pre and not args.unreleased:
+        msg = "--pre goes with --unreleased."
+        raise UsageError(msg)
+    resolved = config.load(args.root)
+    if args.unreleased:
+        section = release.plan_release(resolved, pre=args.pre, resume=False).section
+    else:
+        version = release.current_version(resolved)
+        path = resolved.root / resolved.release.changelog
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        found = find_section(text, str(version)) if version else None
+        if found is None:
+            msg = f"no section for version {version} in this file; try --unreleased."
+            raise ConfigError(msg, path=path)
+        section = found
+    sys.stdout.write(section)
+    return ExitCode.OK
 
 
 # -- shipyard workflows ----------------------------------------------------------------
@@ -359,8 +454,11 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_matrix,
     _add_init,
     _add_doctor,
+    _add_health,
     _add_workflows,
     _add_bench,
+    _add_version,
+    _add_changelog,
     _add_docker,
 ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import json
 import re
 import tomllib
 import types
@@ -33,6 +34,7 @@ __all__ = [
     "LintConfig",
     "MatrixConfig",
     "MatrixOverride",
+    "MonitorConfig",
     "ProjectMeta",
     "RustConfig",
     "Suppression",
@@ -106,6 +108,9 @@ class LintConfig:
     )
     requirements: tuple[str, ...] = option(
         [], help="Extra requirements for the lint session (mypy plugins, stubs...)."
+    )
+    extras: tuple[str, ...] = option(
+        [], help="Extras of the project installed for lint, so mypy sees optional imports."
     )
 
 
@@ -212,6 +217,79 @@ class RustConfig:
     )
     binaries: tuple[str, ...] | None = option(
         None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
+    )
+
+
+# -- monitor -------------------------------------------------------------------------------
+
+
+def _owner_repo(value: Any) -> str | None:
+    ok = re.fullmatch(r"[\w.-]+/[\w.-]+", value) is not None
+    return None if ok else "'owner/name', like 'shipyard-ci/shipyard'"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitorConfig:
+    index_url: str = option(
+        "https://pypi.org/simple/",
+        help="Package index compared against: a PEP 691 simple index (JSON or HTML pages), "
+        "or with index-api = 'json' the base of a PyPI-style JSON API "
+        "(https://pypi.org/pypi).",
+    )
+    index_api: Literal["simple", "json"] = option(
+        "simple", help="How the index is read: the simple API or the PyPI JSON API."
+    )
+    cooldown_days: int = option(
+        7,
+        help="A release younger than this many days is never proposed (named as in cooldown).",
+        check=non_negative,
+    )
+    requirements: tuple[Path, ...] | None = option(
+        None,
+        help="Requirement and lock files checked besides pyproject.toml. Default: "
+        "requirements*.txt, requirements/*.txt, pylock*.toml and uv.lock when present.",
+    )
+    ignore: tuple[str, ...] = option([], help="Dependencies never checked nor updated.")
+    branch_prefix: str = option(
+        "shipyard/deps", help="Prefix of the branches `monitor --apply` pushes updates on."
+    )
+    remote: str = option("origin", help="The git remote update branches are pushed to.")
+    release_tag: str = option("v*", help="Glob matching release tags (`git tag --list`).")
+    release_max_days: int = option(
+        180,
+        help="Health fails its release check past this many days since the last release tag.",
+        check=non_negative,
+    )
+    health_floor: Decimal = option(
+        Decimal(60),
+        help="Health score (percent of checks passed) below which the health part fails.",
+        check=percent,
+    )
+    alert_on: Literal["failed", "warned"] = option(
+        "failed", help="Part status that raises an alert: only `failed`, or `warned` as well."
+    )
+    alert_webhook_env: str = option(
+        "SHIPYARD_ALERT_WEBHOOK",
+        help="Environment variable holding the alert webhook URL (Slack-compatible JSON). "
+        "Unset or empty: no webhook.",
+    )
+    alert_issues: bool = option(
+        default=True, help="Keep one GitHub issue per alert kind when a token is present."
+    )
+    alert_label: str = option("shipyard-monitor", help="Label put on alert issues.")
+    token_env: str = option("GITHUB_TOKEN", help="Environment variable holding the GitHub token.")
+    repository: str | None = option(
+        None,
+        help="GitHub repository as 'owner/name'. Default: $GITHUB_REPOSITORY, else the "
+        "remote's URL.",
+        check=_owner_repo,
+    )
+    github_api_url: str = option(
+        "https://api.github.com",
+        help="GitHub API root; $GITHUB_API_URL (set on GitHub Actions) takes precedence.",
+    )
+    timeout: float = option(
+        10.0, help="Seconds allowed for each network request.", check=non_negative
     )
 
 
@@ -444,6 +522,97 @@ class AuditConfig:
     timeout: int = option(900, help="Seconds each audit tool may run.", check=non_negative)
 
 
+# -- release -----------------------------------------------------------------------------
+
+
+def _one_version_field(value: Any) -> str | None:
+    if isinstance(value, str) and value.count("{version}") == 1:
+        return None
+    return "a text with '{version}' exactly once"
+
+
+def _version_file_specs(value: Any) -> str | None:
+    for spec in value:
+        path, _, pattern = spec.partition(":")
+        if not path:
+            return "entries like 'src/pkg/__init__.py' or 'path:regex with (?P<version>...)'"
+        if not pattern:
+            continue
+        try:
+            compiled = re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            return f"a valid regular expression after ':' in {spec!r} ({exc})"
+        if "version" not in compiled.groupindex:
+            return f"a (?P<version>...) group in the pattern of {spec!r}"
+    return None
+
+
+Bump = Literal["major", "minor", "patch", "none"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    tag_format: str = option(
+        "v{version}",
+        help="How release tags are named; {version} is the SemVer version.",
+        check=_one_version_field,
+    )
+    branch: str = option("main", help="The only branch releases are made from.")
+    remote: str = option("origin", help="The git remote the release commit and tag go to.")
+    major_on_zero: bool = option(
+        default=False,
+        help="On 0.x, let a breaking change bump the major version (else the minor).",
+    )
+    types: Mapping[str, Bump] = option(
+        {},
+        help="Commit type -> bump, merged over feat=minor, fix/perf/revert=patch, others none.",
+    )
+    sections: Mapping[str, str] = option(
+        {},
+        help="Commit type -> changelog heading, merged over the built-in ones; '' hides a type.",
+    )
+    include_merges: bool = option(
+        default=False,
+        help="Parse merge commits too (skipped by default).",
+    )
+    changelog: Path = option(Path("CHANGELOG.md"), help="The Keep a Changelog file to update.")
+    version_files: tuple[str, ...] = option(
+        [],
+        help="Files holding the version when [project].version is dynamic: 'path' "
+        "(finds __version__ = '...') or 'path:regex' with a (?P<version>...) group.",
+        check=_version_file_specs,
+    )
+    commit_message: str = option(
+        "chore(release): {version}",
+        help="Message of the release commit.",
+        check=_one_version_field,
+    )
+    dist_dir: Path = option(Path("dist"), help="Where the sdist, wheels and SHA256SUMS go.")
+    build_isolation: bool = option(
+        default=True,
+        help="Build in an isolated environment (python -m build); false uses the current one.",
+    )
+    publish: bool = option(
+        default=True,
+        help="Upload the sdist and wheels to the package index.",
+    )
+    repository_url: str = option(
+        "https://upload.pypi.org/legacy/", help="Upload URL of the package index (twine)."
+    )
+    index_url: str | None = option(
+        None,
+        help="Simple index used to see what is already uploaded. Default: derived from "
+        "repository-url (pypi.org/simple for PyPI, <repository-url>/simple otherwise).",
+    )
+    github: bool = option(
+        default=True,
+        help="Create a GitHub release with the built files attached.",
+    )
+    github_repository: str | None = option(
+        None, help="owner/name on GitHub. Default: $GITHUB_REPOSITORY, else the remote's URL."
+    )
+
+
 # -- docker --
 
 
@@ -565,6 +734,10 @@ class Config:
         "(pyproject.toml with [project] -> python, Cargo.toml -> rust, both -> both).",
     )
     rust: RustConfig = option(RustConfig, help="The Rust toolchain (Cargo projects).")
+    monitor: MonitorConfig = option(
+        MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
+    )
+    release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
     docker: DockerConfig = option(DockerConfig, help="The docker stage: image variants.")
 
     # Derived from the file, not keys of the table.
@@ -892,3 +1065,45 @@ def schema() -> dict[str, Any]:
         "description": "shipyard's pipeline configuration in pyproject.toml",
         **body,
     }
+
+
+def _default_text(field: dataclasses.Field[Any]) -> str:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+    else:
+        return ""
+    if value is None:
+        return "unset"
+    return f"`{json.dumps(to_json(value))}`"
+
+
+def reference_rows(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help) for every option, nested tables flattened to dotted keys."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for key, field in _toml_fields(cls).items():
+        tp = hints[field.name]
+        name = f"{prefix}{key}"
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            rows += reference_rows(tp, f"{name}.")
+            continue
+        if typing.get_origin(tp) in (dict, Mapping):
+            item = typing.get_args(tp)[1]
+            if isinstance(item, type) and dataclasses.is_dataclass(item):
+                rows.append((f"{name}.<name>", "`{}`", field.metadata.get("help", "")))
+                rows += reference_rows(item, f"{name}.<name>.")
+                continue
+        rows.append((name, _default_text(field), field.metadata.get("help", "")))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The README's configuration table, generated from the records."""
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    lines += [
+        f"| `{key}` | {default} | {text.replace('|', '/')} |"
+        for key, default, text in reference_rows()
+    ]
+    return "\n".join(lines) + "\n"

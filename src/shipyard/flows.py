@@ -6,11 +6,17 @@ A project's tasks.py imports it: `from shipyard.flows import *`.
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
+
+from shipyard import config
+from shipyard.errors import ShipyardError
+from shipyard.report import append_step_summary, render_markdown, write_result
 
 __all__ = ["ns"]
 
@@ -31,4 +37,81 @@ def ci(c: Context, sessions: str = "") -> None:
         raise Exit(code=result.exited if result is not None else 1)
 
 
-ns = Collection(ci)
+@task(
+    help={
+        "apply": "push update branches and open or update one pull request per group",
+        "root": "project root (default: the current directory)",
+    }
+)
+def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
+    """Check health, dependency freshness, performance and security; alert when needed.
+
+    Exits 1 when something needs a person, 6 when the network is unreachable.
+    """
+    from shipyard import config  # noqa: PLC0415
+    from shipyard.errors import ShipyardError  # noqa: PLC0415
+    from shipyard.monitor.run import run_monitor, security_from_audit  # noqa: PLC0415
+    from shipyard.report import StageResult, console, render_table  # noqa: PLC0415
+
+    def audit() -> StageResult:
+        since = time.time()
+        with c.cd(root):
+            done = c.run(" ".join(_nox("audit")), warn=True, pty=False)
+        return security_from_audit(project, since=since, exit_code=done.exited if done else 1)
+
+    try:
+        project = config.load(Path(root))
+        report = run_monitor(project, apply=apply, audit=audit)
+    except ShipyardError as exc:
+        msg = f"shipyard: error: {exc}"
+        raise Exit(msg, code=int(exc.code)) from None
+    out = console()
+    out.print(render_table(report.parts, title="shipyard monitor"))
+    out.print(f"report: {report.markdown_path}")
+    if report.exit_code:
+        raise Exit(code=int(report.exit_code))
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"release: {line}\n")
+
+
+@task(
+    help={
+        "dry_run": "print the plan and the changelog section; write nothing",
+        "ci": "the release workflow's run: a missing token is an error, not a skip",
+        "pre": "make a pre-release with this label: alpha, beta or rc",
+        "step": "run only these steps (comma-separated) of the release at HEAD: "
+        "preflight, version, changelog, commit, tag, build, push, publish, github",
+    }
+)
+def release(
+    c: Context, dry_run: bool = False, ci: bool = False, pre: str = "", step: str = ""
+) -> None:
+    """Release: next version from the commits, changelog, bump, tag, build, publish.
+
+    Safe to run again after any failure: finished steps are found done and skipped.
+    """
+    from shipyard.release import run_release  # noqa: PLC0415 - git and httpx only when asked
+
+    only = [name.strip() for name in step.split(",") if name.strip()] or None
+    try:
+        resolved = config.load(Path(c.cwd))
+        outcome = run_release(
+            resolved, pre=pre or None, dry_run=dry_run, ci=ci, only=only, log=_say
+        )
+    except ShipyardError as exc:
+        sys.stderr.write(f"release: error: {exc}\n")
+        raise Exit(code=int(exc.code)) from None
+    if dry_run:
+        sys.stdout.write(outcome.text())
+        return
+    result = outcome.result()
+    write_result(result, resolved.reports)
+    _say(f"{outcome.plan.tag}: done" if only is None else f"{outcome.plan.tag}: {step} done")
+    if ci:
+        markdown = render_markdown([result], title="release")
+        append_step_summary(f"{markdown}\n{outcome.plan.section}")
+
+
+ns = Collection(ci, release, monitor)

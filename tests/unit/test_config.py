@@ -185,3 +185,19 @@ def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
         "max-severity": "high",
     }
     assert data["reports-dir"] == ".shipyard/reports"
+
+
+def test_readme_config_reference_is_current() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- config-reference:start -->\n") + len(
+        "<!-- config-reference:start -->\n"
+    )
+    end = readme.index("<!-- config-reference:end -->")
+    assert readme[start:end] == config.reference_markdown()
+
+
+def test_reference_lists_every_option_once() -> None:
+    keys = [key for key, _, _ in config.reference_rows()]
+    assert len(keys) == len(set(keys))
+    assert "gates.coverage" in keys
+    assert all(text for _, _, text in config.reference_rows())

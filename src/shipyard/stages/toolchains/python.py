@@ -242,7 +242,8 @@ class PythonToolchain(Toolchain):
     def requirements(self, config: Config, stage: SessionStage) -> Requirements:
         if stage == "lint":
             return Requirements(
-                packages=(*LINT_REQUIREMENTS, *config.lint.requirements), project_extras=()
+                packages=(*LINT_REQUIREMENTS, *config.lint.requirements),
+                project_extras=config.lint.extras,
             )
         if stage == "test":
             return Requirements(
