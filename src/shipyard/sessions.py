@@ -334,9 +334,12 @@ def docker_session(session: nox.Session) -> None:
     Arguments after `--` pick variants (`nox -s docker -- minimal`); `--push` pushes.
     """
     from shipyard.stages.docker import run_docker  # noqa: PLC0415
+    from shipyard.stages.docker.meta import variant_settings  # noqa: PLC0415
 
-    # The session's interpreter builds the wheels the images install (uv's venvs have no pip).
-    install(session, ["pip"], project_extras=None)
+    # The session's interpreter builds the wheels the images install (uv's venvs have no
+    # pip); a project without variants is skipped by the stage, with nothing installed.
+    if variant_settings(_CONFIG):
+        install(session, ["pip"], project_extras=None)
     env = tool_env(session)
     variants = tuple(a for a in session.posargs if not a.startswith("-"))
     push = True if "--push" in session.posargs else None

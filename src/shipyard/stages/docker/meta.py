@@ -14,7 +14,15 @@ from shipyard.config import Config, DockerVariantConfig
 from shipyard.errors import ConfigError
 from shipyard.stages.docker.tags import GitRef, expand_tags, image_ref
 
-__all__ = ["DEFAULT_VARIANTS", "Variant", "git_ref", "oci_labels", "resolve_variants", "source_url"]
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "Variant",
+    "git_ref",
+    "oci_labels",
+    "resolve_variants",
+    "source_url",
+    "variant_settings",
+]
 
 #: The variants a project gets without configuring any, when their Dockerfile exists.
 DEFAULT_VARIANTS = ("cpu", "gpu", "minimal")
@@ -97,7 +105,8 @@ def oci_labels(
     return {k: v for k, v in labels.items() if v}
 
 
-def _variant_settings(config: Config) -> dict[str, DockerVariantConfig]:
+def variant_settings(config: Config) -> dict[str, DockerVariantConfig]:
+    """The configured variants, or the default ones whose Dockerfile exists."""
     if config.docker.variants is not None:
         return dict(config.docker.variants)
     return {
@@ -111,7 +120,7 @@ def resolve_variants(
     config: Config, *, git: GitRef, version: str | None, only: tuple[str, ...] = ()
 ) -> list[Variant]:
     """The variants to build, checked: each Dockerfile and context must exist."""
-    settings = _variant_settings(config)
+    settings = variant_settings(config)
     unknown = [name for name in only if name not in settings]
     if unknown:
         known = ", ".join(sorted(settings)) or "none"
