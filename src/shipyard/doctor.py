@@ -260,8 +260,12 @@ def _within(timeout: float, probe: Callable[[], list[Check]]) -> list[Check] | N
 
 
 def _docker_probe() -> list[Check]:
-    from python_on_whales import DockerClient  # noqa: PLC0415
-    from python_on_whales.exceptions import DockerException  # noqa: PLC0415
+    try:
+        from python_on_whales import DockerClient  # noqa: PLC0415
+        from python_on_whales.exceptions import DockerException  # noqa: PLC0415
+    except ImportError:  # shipyard's minimal image leaves the Docker client out
+        detail = "not usable: python-on-whales is not installed (shipyard's minimal image?)"
+        return [_check("docker", "docker engine", Status.FAILED, detail)]
 
     client = DockerClient()
     try:

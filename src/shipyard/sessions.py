@@ -45,12 +45,13 @@ __all__ = [
     "bench_session",
     "ci",
     "coverage_session",
+    "docker_session",
     "lint_session",
     "test_session",
 ]
 
 #: Stages `nox -s ci` runs, in order. Later stages append themselves here.
-CI_STAGES = ["lint", "test", "coverage", "audit", "bench"]
+CI_STAGES = ["lint", "test", "coverage", "audit", "docker", "bench"]
 
 _RUN_STARTED = time.time()
 _BACKEND = "uv|virtualenv"
@@ -324,6 +325,36 @@ def audit_session(session: nox.Session) -> None:
     """Vulnerable dependencies, bandit, secrets in tree and history, licences and an SBOM."""
     install(session, audit.REQUIREMENTS, project_extras=requirements("audit").project_extras)
     record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
+
+
+@nox.session(name="docker", venv_backend=_BACKEND, reuse_venv=True)
+def docker_session(session: nox.Session) -> None:
+    """The image variants: wheels built here, images built and checked on the engine, pushed.
+
+    Arguments after `--` pick variants (`nox -s docker -- minimal`); `--push` pushes.
+    """
+    from shipyard.stages.docker import run_docker  # noqa: PLC0415
+    from shipyard.stages.docker.meta import variant_settings  # noqa: PLC0415
+
+    # The session's interpreter builds the wheels the images install (uv's venvs have no
+    # pip); a project without variants is skipped by the stage, with nothing installed.
+    if variant_settings(_CONFIG):
+        install(session, ["pip"], project_extras=None)
+    env = tool_env(session)
+    variants = tuple(a for a in session.posargs if not a.startswith("-"))
+    push = True if "--push" in session.posargs else None
+    record(
+        session,
+        "docker",
+        lambda: run_docker(
+            _CONFIG,
+            variants=variants,
+            push=push,
+            python=env.python(),
+            python_version=env.python_version,
+            log=session.log,
+        ),
+    )
 
 
 @nox.session(name="bench", venv_backend=_BACKEND, reuse_venv=True)
