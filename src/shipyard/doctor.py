@@ -31,6 +31,7 @@ from shipyard import config, matrix, paths
 from shipyard.adopt.detect import backend_name
 from shipyard.errors import ShipyardError
 from shipyard.report import Status, worst_status
+from shipyard.stages.docker.meta import variant_settings
 
 __all__ = ["Check", "Diagnosis", "StageCheck", "diagnose", "render"]
 
@@ -386,7 +387,17 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
     checks += _tools(root, loaded)
     checks += _docker(timeout)
     checks += _dirs(loaded)
-    return Diagnosis(checks=tuple(checks), stages=tuple(_judge(s, checks) for s in stages))
+    judged = [_judge(s, checks) for s in stages]
+    if not variant_settings(loaded):
+        # Without image variants the docker stage is a visible skip: it needs no engine.
+        why = "no image variants (no Dockerfiles, no [tool.shipyard.docker] variants)"
+        judged = [
+            StageCheck(stage=j.stage, status=Status.SKIPPED, reason=why)
+            if j.stage == "docker"
+            else j
+            for j in judged
+        ]
+    return Diagnosis(checks=tuple(checks), stages=tuple(judged))
 
 
 def render(diagnosis: Diagnosis) -> Group:

@@ -109,6 +109,7 @@ def clean_except(host: str, changed: dict[str, str] | None = None) -> dict[str, 
         "coverage": "passed" if coverage else "skipped",
         "audit": "passed",
         "bench": "skipped",
+        "docker": "skipped",  # a crate with no Dockerfile has no image variants
     }
     return {**clean, **(changed or {})}
 
