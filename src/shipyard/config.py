@@ -175,6 +175,10 @@ class CoverageConfig:
 _TRIPLE = re.compile(r"[a-z0-9_]+(-[a-z0-9_.]+){1,3}")
 
 
+def _at_least_one(value: Any) -> str | None:
+    return None if value >= 1 else "a whole number of at least 1"
+
+
 def target_triples(value: Any) -> str | None:
     bad = [t for t in value if not _TRIPLE.fullmatch(t)]
     return (
@@ -218,6 +222,12 @@ class RustConfig:
     binaries: tuple[str, ...] | None = option(
         None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
     )
+    bench_runs: int = option(
+        5,
+        help="How often `cargo bench` runs when it prints libtest `#[bench]` lines: libtest "
+        "prints one median per benchmark, so each run is one sample for the bench gate.",
+        check=_at_least_one,
+    )
 
 
 # -- monitor -------------------------------------------------------------------------------
@@ -238,6 +248,11 @@ class MonitorConfig:
     )
     index_api: Literal["simple", "json"] = option(
         "simple", help="How the index is read: the simple API or the PyPI JSON API."
+    )
+    crates_index_url: str = option(
+        "https://index.crates.io/",
+        help="The crates index Cargo.toml dependencies are compared against, read with "
+        "Cargo's sparse protocol (a `sparse+` prefix is accepted).",
     )
     cooldown_days: int = option(
         7,

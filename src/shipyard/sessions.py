@@ -367,15 +367,19 @@ def bench_session(session: nox.Session) -> None:
     from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
 
     bench = _CONFIG.bench
-    if not (bench.command or bench.results) and not (_CONFIG.root / bench.path).exists():
+    pytest_suite = (_CONFIG.root / bench.path).exists()
+    others = [t for t in _TOOLCHAINS if t.name != "python" and t.has_benchmarks(_CONFIG)]
+    if not (bench.command or bench.results or pytest_suite or others):
         why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
+        why += "".join(f"; no {t.name} benchmarks" for t in _TOOLCHAINS if t.name != "python")
         record(
             session, "bench", lambda: StageResult(stage="bench", status=Status.SKIPPED, reason=why)
         )
         return
     own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
     extras = ("bench",) if own else requirements("bench").project_extras
-    wanted = [*REQUIREMENTS, *bench.requirements]
+    # pytest-benchmark only for a pytest suite; cargo bench and the like come from PATH.
+    wanted = [*(REQUIREMENTS if pytest_suite or not others else ()), *bench.requirements]
     if not own:
         wanted.append(shipyard_requirement("bench"))
     install(session, wanted, project_extras=extras)
