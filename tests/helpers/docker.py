@@ -73,6 +73,13 @@ def cleanup(client: DockerClient) -> None:
             client.image.remove(image.id, force=True)
         except DockerException:
             continue
+    # BuildKit's cache cannot be labelled; keep it bounded instead (least recently used go).
+    subprocess.run(
+        ["docker", "buildx", "prune", "--force", "--keep-storage", "2gb"],
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def git_commit(root: Path) -> None:
