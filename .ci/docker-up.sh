@@ -51,6 +51,14 @@ if ! docker info >/dev/null 2>&1; then
     grep -qs '^State:.*Z' "/proc/$pid/status"; }; then
     rm -f /var/run/docker.pid # stale: dead, zombie or reused pid
   fi
+  # A dockerd killed hard leaves its managed containerd running, orphaned; the next dockerd
+  # then times out starting its own. End that one containerd, by its recorded pid.
+  cpid=$(cat /var/run/docker/containerd/containerd.pid 2>/dev/null || true)
+  if [ -n "$cpid" ] && [ "$(cat "/proc/$cpid/comm" 2>/dev/null)" = containerd ] &&
+    [ "$(cut -d' ' -f4 "/proc/$cpid/stat" 2>/dev/null)" = 1 ]; then
+    kill "$cpid" 2>/dev/null || true
+    for _ in $(seq 50); do [ -e "/proc/$cpid" ] || break; sleep 0.2; done
+  fi
   driver=vfs
   mkdir -p /var/lib/docker
   o=$(mktemp -d /var/lib/docker/ovltest.XXXX)
@@ -62,10 +70,10 @@ if ! docker info >/dev/null 2>&1; then
   rm -rf "$o"
   nohup dockerd --storage-driver="$driver" --iptables=false --bridge=none \
     >"$W/dockerd.log" 2>&1 </dev/null &
-  for _ in $(seq 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
   if ! docker info >/dev/null 2>&1; then
     tail -n 20 "$W/dockerd.log" >&2
-    echo "docker-up: dockerd did not answer within 30 s (log: $W/dockerd.log)" >&2
+    echo "docker-up: dockerd did not answer within 60 s (log: $W/dockerd.log)" >&2
     exit 3
   fi
 fi

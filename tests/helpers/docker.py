@@ -6,13 +6,19 @@ is removed by that label (never by name) when the tests are done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
+import time
+import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import bcrypt
 import pytest
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
@@ -67,6 +73,13 @@ def cleanup(client: DockerClient) -> None:
             client.image.remove(image.id, force=True)
         except DockerException:
             continue
+    # BuildKit's cache cannot be labelled; keep it bounded instead (least recently used go).
+    subprocess.run(
+        ["docker", "buildx", "prune", "--force", "--keep-storage", "2gb"],
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def git_commit(root: Path) -> None:
@@ -144,6 +157,11 @@ SAMPLE_FILES = {
         [tool.shipyard.docker.variants.sick]
         wheels = []
         health-args = ["sleep", "300"]
+
+        [tool.shipyard.docker.variants.tiny]
+        wheels = []
+        healthcheck = false
+        tags = ["tiny"]
 
         [tool.shipyard.docker.variants.multi]
         wheels = []
@@ -228,6 +246,11 @@ SAMPLE_FILES = {
         HEALTHCHECK --interval=1s --timeout=2s --retries=2 \\
             CMD ["sh", "-c", "echo database not reachable; exit 1"]
     """,
+    "docker/Dockerfile.tiny": """
+        FROM scratch
+        COPY docker/healthcheck.sh /marker
+        USER 65534:65534
+    """,
     "docker/Dockerfile.multi": """
         FROM scratch
         COPY docker/healthcheck.sh /marker
@@ -246,3 +269,49 @@ def sample_project(root: Path) -> Path:
     write_files(root, SAMPLE_FILES)
     git_commit(root)
     return root
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def registry_with_login(root: Path, user: str, password: str) -> Iterator[str]:
+    """A second Debian docker-registry, with htpasswd auth, on a free loopback port."""
+    program = shutil.which("docker-registry")
+    if program is None:
+        unavailable("docker-registry is not installed")
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    (root / "htpasswd").write_text(f"{user}:{hashed}\n", encoding="utf-8")
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    (root / "config.yml").write_text(
+        "version: 0.1\n"
+        "log: {level: warn, accesslog: {disabled: true}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {root}/data}}}}\n"
+        f'http: {{addr: "{host}", secret: shipyard-test}}\n'
+        f"auth: {{htpasswd: {{realm: shipyard-test, path: {root}/htpasswd}}}}\n",
+        encoding="utf-8",
+    )
+    server = subprocess.Popen(
+        [program, "serve", str(root / "config.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://{host}/v2/", timeout=1):
+                    break
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # up, and asking for a login
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield host
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        subprocess.run(["docker", "logout", host], capture_output=True, check=False)

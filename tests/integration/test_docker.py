@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from helpers.docker import (
     cleanup,
     copy_of_shipyard,
     engine_problem,
+    registry_with_login,
     sample_project,
     unavailable,
 )
@@ -59,8 +61,8 @@ def by_rule(result: StageResult, variant: str) -> dict[str, Finding]:
     return {f.rule.removeprefix("docker."): f for f in result.findings if f.path == variant}
 
 
-def stage(config: Config, **kwargs: object) -> StageResult:
-    result = run_docker(config, labels=LABELS, env={}, log=lambda _: None, **kwargs)  # type: ignore[arg-type]
+def stage(config: Config, env: dict[str, str] | None = None, **kwargs: object) -> StageResult:
+    result = run_docker(config, labels=LABELS, env=env or {}, log=lambda _: None, **kwargs)  # type: ignore[arg-type]
     json.dumps(result.to_json())  # written as JSON by the session: must serialise
     return result
 
@@ -238,3 +240,36 @@ def test_nox_docker_session_records_the_stage_for_the_ci_summary(docker, sample)
     assert "database not reachable" in result.reason
     assert "docker" in CI_STAGES
     assert CI_STAGES.index("docker") > CI_STAGES.index("audit") > CI_STAGES.index("test")
+
+
+def test_push_logs_in_with_credentials_from_the_environment(docker, sample, tmp_path):
+    password = "s3cret-Pw-" + RUN_ID
+    with registry_with_login(tmp_path, "ci", password) as host:
+        config = config_mod.load(sample)
+        config = dataclasses.replace(
+            config, docker=dataclasses.replace(config.docker, registries=(host,))
+        )
+        key = "SHIPYARD_DOCKER_" + re.sub(r"[^A-Z0-9]", "_", host.upper())
+
+        refused = stage(
+            config,
+            env={f"{key}_USERNAME": "ci", f"{key}_PASSWORD": "wrong-" + password},
+            variants=("tiny",),
+            push=True,
+        )
+        pushed = stage(
+            config,
+            env={f"{key}_USERNAME": "ci", f"{key}_PASSWORD": password},
+            variants=("tiny",),
+            push=True,
+        )
+
+    assert refused.status is Status.FAILED
+    assert by_rule(refused, "tiny")["push"].message.startswith("push failed:")
+    assert pushed.status is Status.PASSED, pushed.reason
+    repo = f"shipyard_test-{RUN_ID}/sample_app"
+    assert by_rule(pushed, "tiny")["push"].extra["refs"] == [
+        image_ref(repo, variant="tiny", tag="tiny", registry=host)
+    ]
+    for result in (refused, pushed):  # the password never reaches a result
+        assert password not in json.dumps(result.to_json())

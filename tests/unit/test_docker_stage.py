@@ -16,6 +16,7 @@ from shipyard import config as config_mod
 from shipyard.errors import ConfigError
 from shipyard.report import Severity
 from shipyard.stages.docker import verify
+from shipyard.stages.docker.build import _cache_spec
 from shipyard.stages.docker.meta import git_ref, oci_labels, resolve_variants, source_url
 from shipyard.stages.docker.publish import (
     credentials,
@@ -336,3 +337,11 @@ def test_foreign_platform_download_refetches_binary_wheels_only(tmp_path):
     assert str(wheels / "My_Tool-1.2.0-py3-none-any.whl") in argv
     assert str(wheels / "pip-24.0-py3-none-any.whl") in argv  # pure: serves every platform
     assert "pip==24.0" not in argv
+
+
+def test_buildx_cache_specs_become_buildx_mappings():
+    assert _cache_spec("type=registry,ref=ghcr.io/o/cache,mode=max") == {
+        "type": "registry",
+        "ref": "ghcr.io/o/cache",
+        "mode": "max",
+    }
