@@ -921,11 +921,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(msg, path=path) from None
 
 
+def _legacy_name(data: Mapping[str, Any]) -> str | None:
+    """The name of a project whose metadata is not in [project] (poetry's own table, flit 2)."""
+    tool = data.get("tool") or {}
+    for table in (tool.get("poetry") or {}, (tool.get("flit") or {}).get("metadata") or {}):
+        name = table.get("name") or table.get("module")
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
 def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
     project = data.get("project") or {}
     optional = project.get("optional-dependencies") or {}
     return ProjectMeta(
-        name=str(project.get("name") or root.resolve().name),
+        name=str(project.get("name") or _legacy_name(data) or root.resolve().name),
         version=project.get("version"),
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),
