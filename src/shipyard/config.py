@@ -37,6 +37,7 @@ __all__ = [
     "MonitorConfig",
     "ProjectMeta",
     "RustConfig",
+    "StageConfig",
     "Suppression",
     "TestConfig",
     "load",
@@ -711,6 +712,38 @@ class DockerConfig:
     push_attempts: int = option(3, help="Tries per push before giving up.", check=_positive)
 
 
+# -- custom stages -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    """One custom stage, `[tool.shipyard.stages.<name>]`: commands run as a nox session."""
+
+    commands: tuple[str, ...] = option(
+        [],
+        help="Commands run in order, each a command line split like a shell would (no pipes, "
+        "no globbing); the stage fails at the first that exits non-zero.",
+    )
+    needs: tuple[str, ...] = option(
+        [],
+        help="Stages that must pass first: built-in ones (lint, audit, test, coverage, bench, "
+        "docker) or other custom stages.",
+    )
+    requirements: tuple[str, ...] | None = option(
+        None,
+        help="Run in the stage's own virtualenv with these installed. Default: no virtualenv; "
+        "the commands come from PATH.",
+    )
+    install_project: bool = option(
+        default=False, help="Install the project (editable) into the stage's virtualenv."
+    )
+    env: Mapping[str, str] = option({}, help="Environment variables set for the commands.")
+    report: str | None = option(
+        None, help="Name of the stage's result file under the reports dir. Default: its name."
+    )
+    description: str = option("", help="One line shown by `nox --list` and `invoke ci --plan`.")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProjectMeta:
     """What shipyard reads from `[project]` (derived; not set in `[tool.shipyard]`)."""
@@ -738,6 +771,9 @@ class Config:
     audit: AuditConfig = option(AuditConfig, help="The audit stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    stages: Mapping[str, StageConfig] = option(
+        {}, help="Custom stages by name; they join the pipeline graph, nox and the workflows."
     )
     workflows: WorkflowsConfig = option(
         WorkflowsConfig, help="The generated GitHub workflows (`shipyard workflows`)."

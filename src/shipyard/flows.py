@@ -14,8 +14,8 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from shipyard import config
-from shipyard.errors import ShipyardError
+from shipyard import config, pipeline
+from shipyard.errors import ExitCode, ShipyardError
 from shipyard.report import append_step_summary, render_markdown, write_result
 
 __all__ = ["ns"]
@@ -28,13 +28,39 @@ def _nox(*sessions: str) -> list[str]:
     return argv
 
 
-@task(help={"sessions": "comma-separated nox sessions to run instead of the whole pipeline"})
-def ci(c: Context, sessions: str = "") -> None:
-    """Run the pipeline: the same stages and summary as `nox -s ci`."""
-    names = [s for s in sessions.split(",") if s] or ["ci"]
-    result = c.run(" ".join(_nox(*names)), warn=True, pty=False)
-    if result is None or result.exited != 0:
-        raise Exit(code=result.exited if result is not None else 1)
+@task(
+    iterable=["only", "skip"],
+    help={
+        "jobs": "stages run at once (default: the number of cores)",
+        "only": "run only these stages (a name, or `test` for every test target); repeatable",
+        "skip": "leave these stages out; repeatable",
+        "fail-fast": "stop every stage at the first failure",
+        "plan": "print the graph and what would run, then stop",
+    },
+)
+def ci(  # noqa: PLR0917 - invoke turns each parameter into a flag
+    c: Context,  # noqa: ARG001 - invoke passes it
+    jobs: int = 0,
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+    fail_fast: bool = False,
+    plan: bool = False,
+) -> None:
+    """Run the pipeline as a graph, stages in parallel: the stages and summary of `nox -s ci`."""
+    jobs = jobs or pipeline.default_jobs()
+    try:
+        prepared = pipeline.prepare(Path.cwd(), only=only or (), skip=skip or ())
+        if plan:
+            pipeline.print_plan(prepared, jobs=jobs)
+            return
+        code = pipeline.run(prepared, jobs=jobs, fail_fast=fail_fast)
+    except ShipyardError as exc:
+        msg = f"shipyard: error: {exc}"
+        raise Exit(msg, code=int(exc.code)) from None
+    except KeyboardInterrupt:
+        raise Exit("shipyard: interrupted", code=ExitCode.INTERRUPTED) from None
+    if code != ExitCode.OK:
+        raise Exit(code=code)
 
 
 @task(

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,13 @@ __all__ = [
     "StageResult",
     "Status",
     "append_step_summary",
+    "collect",
     "console",
+    "fresh_results",
     "read_result",
     "render_markdown",
     "render_table",
+    "summarize",
     "worst_status",
     "write_atomic",
     "write_result",
@@ -260,4 +263,58 @@ def append_step_summary(markdown: str) -> Path | None:
     path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(markdown)
+    return path
+
+
+# -- the ci summary ------------------------------------------------------------------------
+
+#: The reason shown for a stage of the pipeline that wrote no result.
+DID_NOT_RUN = "did not run (interpreter or tool missing; see the log above)"
+
+
+def fresh_results(reports: Path, since: float) -> list[StageResult]:
+    """The stage results in `reports` written at or after `since`, oldest first."""
+    results = []
+    for path in reports.glob("*.json"):
+        try:
+            result = read_result(path)
+        except (ValueError, KeyError, json.JSONDecodeError):
+            continue
+        if result.finished_at >= since:
+            results.append(result)
+    return sorted(results, key=lambda r: r.finished_at)
+
+
+def collect(
+    names: Sequence[str],
+    reports: Path,
+    since: float,
+    *,
+    known: Mapping[str, StageResult] | None = None,
+    optional: Collection[str] = (),
+) -> list[StageResult]:
+    """One result per name of `names`, in that order, then any other fresh result.
+
+    A name's result is `known[name]` when given, else its fresh result file, else
+    a skipped row saying it did not run; for an `optional` name, no row when other
+    fresh results start with `<name>-`. `nox -s ci` and `invoke ci` both use this.
+    """
+    fresh = {r.stage: r for r in fresh_results(reports, since)}
+    known = known or {}
+    rows = []
+    for name in names:
+        row = known.get(name) or fresh.get(name)
+        if row is None and name in optional and any(s.startswith(f"{name}-") for s in fresh):
+            continue
+        rows.append(row or StageResult(stage=name, status=Status.SKIPPED, reason=DID_NOT_RUN))
+    return rows + [r for r in fresh.values() if r.stage not in names]
+
+
+def summarize(results: Sequence[StageResult], reports: Path) -> Path:
+    """Show every result as one table, write it as markdown, and add it to the step summary."""
+    console().print(render_table(results, title="shipyard ci"))
+    markdown = render_markdown(results, title="shipyard ci")
+    path = reports / "summary.md"
+    write_atomic(path, markdown)
+    append_step_summary(markdown)
     return path

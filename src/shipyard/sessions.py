@@ -21,21 +21,20 @@ from pathlib import Path
 
 import nox
 
-from shipyard import __version__, matrix
+from shipyard import __version__, graph, matrix
 from shipyard import config as config_mod
-from shipyard.errors import ShipyardError
+from shipyard.errors import ExitCode, ShipyardError, ToolMissing
 from shipyard.report import (
     StageResult,
     Status,
-    append_step_summary,
-    console,
+    collect,
+    fresh_results,
     read_result,
-    render_markdown,
-    render_table,
+    summarize,
     write_atomic,
     write_result,
 )
-from shipyard.stages import audit, coverage, lint, test, toolchains
+from shipyard.stages import audit, coverage, custom, lint, test, toolchains
 from shipyard.stages.toolchains.interface import Requirements, SessionStage, Toolchain
 from shipyard.tools import ToolEnv
 from shipyard.workflows import check as workflows_check
@@ -46,11 +45,14 @@ __all__ = [
     "ci",
     "coverage_session",
     "docker_session",
+    "fresh_results",
     "lint_session",
+    "summarize",
     "test_session",
 ]
 
-#: Stages `nox -s ci` runs, in order. Later stages append themselves here.
+#: The sessions `nox -s ci` runs, in order. Filled from the pipeline graph (`graph.py`,
+#: the one place that says which stage needs which) once every session is defined.
 CI_STAGES = ["lint", "test", "coverage", "audit", "docker", "bench"]
 
 _RUN_STARTED = time.time()
@@ -391,38 +393,69 @@ def bench_session(session: nox.Session) -> None:
     record(session, "bench", run)
 
 
-def summarize(results: Sequence[StageResult], reports: Path) -> Path:
-    """Show every result as one table, write it as markdown, and add it to the step summary."""
-    console().print(render_table(results, title="shipyard ci"))
-    markdown = render_markdown(results, title="shipyard ci")
-    path = reports / "summary.md"
-    write_atomic(path, markdown)
-    append_step_summary(markdown)
-    return path
+# -- custom stages: [tool.shipyard.stages.<name>] ------------------------------------------
 
 
-def fresh_results(reports: Path, since: float) -> list[StageResult]:
-    """The stage results in `reports` written at or after `since`, oldest first."""
-    results = []
-    for path in reports.glob("*.json"):
+def _custom_tools(session: nox.Session, *, venv: bool) -> ToolEnv:
+    if venv:
+        return tool_env(session)
+    # No virtualenv: the commands come from PATH, as in the shell that started nox.
+    return ToolEnv(env={k: v for k, v in session.env.items() if v is not None})
+
+
+def _define_custom(name: str, spec: config_mod.StageConfig) -> None:
+    venv = spec.requirements is not None or spec.install_project
+    report = spec.report or name
+
+    def run(session: nox.Session) -> None:
+        if venv:
+            extras: tuple[str, ...] | None = () if spec.install_project else None
+            install(session, spec.requirements or (), project_extras=extras)
+        tools = _custom_tools(session, venv=venv)
         try:
-            result = read_result(path)
-        except (ValueError, KeyError, json.JSONDecodeError):
-            continue
-        if result.finished_at >= since:
-            results.append(result)
-    return sorted(results, key=lambda r: r.finished_at)
+            custom.check_commands(_CONFIG, name, tools)
+        except ToolMissing as exc:
+            write_result(
+                StageResult(stage=report, status=Status.FAILED, reason=str(exc)), _CONFIG.reports
+            )
+            if _part_of_ci(session):
+                session.warn(f"{report}: failed ({exc}); the ci summary reports it")
+                return
+            sys.stderr.write(f"shipyard: {exc}\n")
+            raise SystemExit(int(ExitCode.TOOL_MISSING)) from None
+        record(session, report, lambda: custom.run_custom(_CONFIG, name, tools))
+
+    run.__doc__ = spec.description or "Custom stage: " + "; ".join(spec.commands)
+    backend = _BACKEND if venv else "none"
+    nox.session(name=name, venv_backend=backend, reuse_venv=True)(run)
+
+
+for _name, _spec in _CONFIG.stages.items():
+    _define_custom(_name, _spec)
+
+
+# -- the whole pipeline ---------------------------------------------------------------------
+
+
+def _pipeline_or_exit() -> tuple[graph.StageSpec, ...]:
+    # Needs, cycles and report names of custom stages are checked once every session exists.
+    try:
+        return graph.stage_specs(_CONFIG, nox.registry.get())
+    except ShipyardError as exc:
+        sys.stderr.write(f"shipyard: {exc}\n")
+        raise SystemExit(int(exc.code)) from None
+
+
+CI_STAGES[:] = [spec.name for spec in _pipeline_or_exit()]
 
 
 @nox.session(name="ci", venv_backend="none", requires=CI_STAGES)
 def ci(session: nox.Session) -> None:
-    """Every stage in order, then one summary; fails when any gate failed."""
-    results = fresh_results(_CONFIG.reports, _RUN_STARTED)
-    ran = {r.stage.split("-", 1)[0] for r in results}
-    for stage in CI_STAGES:
-        if stage not in ran:
-            why = "did not run (interpreter or tool missing; see the log above)"
-            results.append(StageResult(stage=stage, status=Status.SKIPPED, reason=why))
+    """Every stage in an order that respects their needs, then one summary."""
+    pipeline = graph.build(_CONFIG, nox.registry.get(), targets=_HERE)
+    names = [s.report for s in pipeline.stages]
+    optional = [s.report for s in pipeline.stages if s.placeholder]
+    results = collect(names, _CONFIG.reports, _RUN_STARTED, optional=optional)
     summary = summarize(results, _CONFIG.reports)
     session.log(f"summary written to {os.path.relpath(summary)}")
     failed = [r for r in results if r.status is Status.FAILED]

@@ -90,7 +90,7 @@ def test_the_junit_file_reads_back_through_the_test_stage(tmp_path: Path) -> Non
     junit = tmp_path / "junit.xml"
     cargo_output.write_junit(cargo_output.parse_libtest(CARGO_TEST), junit)
     counts, findings = test_stage._read_junit(junit)
-    assert counts == {"tests": 6, "failures": 2, "errors": 0, "skipped": 1}
+    assert counts == {"tests": 6, "failures": 2, "errors": 0, "skipped": 1, "flaky": 0}
     assert [(f.path, f.line, f.message) for f in findings] == [
         ("src/lib.rs", 18, "src/lib.rs::tests::bad: assertion `left == right` failed: math"),
         ("tests/it.rs", 9, "tests/it.rs::old_style: boom"),

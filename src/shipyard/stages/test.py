@@ -25,22 +25,61 @@ __all__ = ["REQUIREMENTS", "coverage_data_dir", "run_tests", "test_extras"]
 REQUIREMENTS = TEST_REQUIREMENTS
 
 
+def _case_name(case: ET.Element) -> str:
+    return f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+
+
+def _flaky(root: ET.Element) -> list[Finding]:
+    """Tests that passed only on rerun.
+
+    pytest-rerunfailures leaves one `<testcase>` per attempt in the JUnit XML,
+    and only the last attempt carries the outcome: a test listed more than once
+    whose last entry has no failure or error passed on its rerun.
+    """
+    last: dict[str, ET.Element] = {}
+    seen: dict[str, int] = {}
+    for case in root.iter("testcase"):
+        name = _case_name(case)
+        last[name] = case
+        seen[name] = seen.get(name, 0) + 1
+    flaky = []
+    for name, case in last.items():
+        failed = case.find("failure") is not None or case.find("error") is not None
+        if seen[name] == 1 or failed:
+            continue
+        line = case.get("line")
+        flaky.append(
+            Finding(
+                rule="flaky",
+                message=f"{name}: failed, then passed on rerun",
+                severity=Severity.LOW,
+                path=case.get("file"),
+                line=int(line) + 1 if line else None,
+                tool="pytest-rerunfailures",
+            )
+        )
+    return flaky
+
+
 def _read_junit(path: Path) -> tuple[dict[str, int], list[Finding]]:
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "flaky": 0}
     findings: list[Finding] = []
     if not path.is_file():
         return counts, findings
     root = ET.parse(path).getroot()  # noqa: S314 - pytest wrote this file a moment ago
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     for suite in suites:
-        for key in counts:
+        for key in ("tests", "failures", "errors", "skipped"):
             counts[key] += int(suite.get(key, 0))
+    flaky = _flaky(root)
+    counts["flaky"] = len(flaky)
+    findings += flaky
     for case in root.iter("testcase"):
         for kind in ("failure", "error"):
             node = case.find(kind)
             if node is None:
                 continue
-            name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            name = _case_name(case)
             line = case.get("line")
             findings.append(
                 Finding(
@@ -85,7 +124,7 @@ def run_tests(
     if run.failure and run.returncode < 0:
         return StageResult(stage=stage, status=Status.FAILED, reason=run.failure)
     counts, findings = _read_junit(junit)
-    findings = [dataclasses.replace(f, tool=run.tool) for f in findings]
+    findings = [f if f.rule == "flaky" else dataclasses.replace(f, tool=run.tool) for f in findings]
     metrics = {f"test.{k}": v for k, v in counts.items()}
     paths = (junit, *run.artifacts)
     artifacts = tuple(str(p.relative_to(config.root)) for p in paths if p.exists())
@@ -98,6 +137,12 @@ def run_tests(
             f"{failed} of {counts['tests']} test(s) failed"
             if failed
             else f"{run.tool} exited with code {run.returncode}"
+        )
+    elif counts["flaky"]:
+        status = Status.WARNED
+        names = ", ".join(f.message.split(": ")[0] for f in findings if f.rule == "flaky")
+        reason = (
+            f"{counts['tests']} passed, {counts['flaky']} flaky (passed only on rerun): {names}"
         )
     else:
         status = Status.PASSED

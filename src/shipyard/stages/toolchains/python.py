@@ -36,6 +36,7 @@ from shipyard.tools import Completed, ToolEnv
 __all__ = [
     "COVERAGE_REQUIREMENTS",
     "LINT_REQUIREMENTS",
+    "RERUNS",
     "TEST_REQUIREMENTS",
     "TOOLCHAIN",
     "PythonToolchain",
@@ -48,7 +49,10 @@ __all__ = [
 #: What the lint session installs besides the project.
 LINT_REQUIREMENTS = ("ruff", "mypy")
 #: What the test session installs besides the project and its test extras.
-TEST_REQUIREMENTS = ("pytest", "coverage[toml]>=7.6")
+TEST_REQUIREMENTS = ("pytest", "coverage[toml]>=7.6", "pytest-rerunfailures>=14")
+
+#: A failed test is run once more; one that passes then is reported as flaky.
+RERUNS = ("--reruns", "1")
 COVERAGE_REQUIREMENTS = ("coverage[toml]>=7.6",)
 
 _NO_TESTS = 5  # pytest's exit code when it collected nothing
@@ -310,7 +314,7 @@ class PythonToolchain(Toolchain):
         argv = ["python", "-m", "coverage", "run", f"--data-file={data_file}"]
         if not _has_coverage_source(config):
             argv += [f"--source={p.as_posix()}" for p in config.source_paths()]
-        argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}"]
+        argv += ["-m", "pytest", config.tests.as_posix(), f"--junitxml={junit}", *RERUNS]
         argv += [*config.test.pytest_args, *extra_args]
 
         env = _coverage_core(tools.python_version)
