@@ -416,6 +416,36 @@ def _cmd_bench_baseline(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- shipyard docker -------------------------------------------------------------------
+
+
+def _add_docker(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "docker", help="build the image variants, check size/smoke/user/health, push"
+    )
+    p.add_argument(
+        "variants", nargs="*", metavar="VARIANT", help="variants to build (default: all)"
+    )
+    p.add_argument("--push", action="store_true", help="push to docker.registries when checks pass")
+    p.set_defaults(func=_cmd_docker)
+
+
+def _cmd_docker(args: argparse.Namespace) -> int:
+    from shipyard.report import Status, render_table, write_result  # noqa: PLC0415
+
+    try:
+        from shipyard.stages.docker import run_docker  # noqa: PLC0415
+    except ImportError as exc:  # shipyard's minimal image leaves the Docker client out
+        msg = f"the docker stage needs python-on-whales ({exc}); use shipyard's cpu image."
+        raise ToolMissing(msg) from None
+
+    resolved = config.load(args.root)
+    result = run_docker(resolved, variants=tuple(args.variants), push=args.push or None)
+    write_result(result, resolved.reports)
+    console().print(render_table([result], title="shipyard docker"))
+    return ExitCode.GATE_FAILED if result.status is Status.FAILED else ExitCode.OK
+
+
 # -- the parser and the door -------------------------------------------------------------
 
 #: Each adds its subparser and sets `func`. Later subcommands append themselves here.
@@ -429,6 +459,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_bench,
     _add_version,
     _add_changelog,
+    _add_docker,
 ]
 
 

@@ -176,6 +176,10 @@ class CoverageConfig:
 _TRIPLE = re.compile(r"[a-z0-9_]+(-[a-z0-9_.]+){1,3}")
 
 
+def _at_least_one(value: Any) -> str | None:
+    return None if value >= 1 else "a whole number of at least 1"
+
+
 def target_triples(value: Any) -> str | None:
     bad = [t for t in value if not _TRIPLE.fullmatch(t)]
     return (
@@ -219,6 +223,12 @@ class RustConfig:
     binaries: tuple[str, ...] | None = option(
         None, help="Binaries shipped as release assets. Default: every `[[bin]]` of the package."
     )
+    bench_runs: int = option(
+        5,
+        help="How often `cargo bench` runs when it prints libtest `#[bench]` lines: libtest "
+        "prints one median per benchmark, so each run is one sample for the bench gate.",
+        check=_at_least_one,
+    )
 
 
 # -- monitor -------------------------------------------------------------------------------
@@ -239,6 +249,11 @@ class MonitorConfig:
     )
     index_api: Literal["simple", "json"] = option(
         "simple", help="How the index is read: the simple API or the PyPI JSON API."
+    )
+    crates_index_url: str = option(
+        "https://index.crates.io/",
+        help="The crates index Cargo.toml dependencies are compared against, read with "
+        "Cargo's sparse protocol (a `sparse+` prefix is accepted).",
     )
     cooldown_days: int = option(
         7,
@@ -614,6 +629,89 @@ class ReleaseConfig:
     )
 
 
+# -- docker --
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "a number above 0"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DockerVariantConfig:
+    """One image variant, built from one Dockerfile."""
+
+    dockerfile: Path | None = option(
+        None, help="The Dockerfile. Default: `docker/Dockerfile.<variant>`."
+    )
+    context: Path = option(Path(), help="Build context, relative to the project root.")
+    target: str | None = option(None, help="Build stage to stop at (`--target`).")
+    platforms: tuple[str, ...] = option(
+        [], help="Platforms like 'linux/arm64'. Default: the engine's own platform."
+    )
+    build_args: Mapping[str, str] = option({}, help="Extra `--build-arg` values.")
+    base_image: str | None = option(
+        None, help="Passed as the BASE_IMAGE build arg (every variant's Dockerfile takes one)."
+    )
+    wheels: tuple[str, ...] = option(
+        ["."],
+        help="Requirements built into wheels on the host and installed in the image with "
+        "`--no-index` (`.` is the project; `.[extra]` works too). Empty: no wheels.",
+    )
+    prepare: tuple[str, ...] = option(
+        [],
+        help="A command run on the host before the build, in the project root "
+        "(for example to build a static executable from the wheels).",
+    )
+    size_budget_mb: Decimal | None = option(
+        None, help="Largest allowed image size in MB (10^6 bytes).", check=_positive
+    )
+    smoke: tuple[str, ...] = option(
+        [], help="Arguments given to `docker run IMAGE ...`; it must exit 0. Empty: no smoke test."
+    )
+    user: str = option(
+        "non-root",
+        help="Expected image user: 'non-root' (any user but root), 'any', or an exact user.",
+    )
+    healthcheck: bool = option(
+        default=True,
+        help="The image must declare a HEALTHCHECK, and a started container turn healthy.",
+    )
+    health_args: tuple[str, ...] = option(
+        [],
+        help="Arguments the container runs with during the health check "
+        "(for a CLI image, something that keeps running). Default: the image's own command.",
+    )
+    tags: tuple[str, ...] = option(
+        ["{sha}", "{branch}", "{version}", "{floating}"],
+        help="Tag templates: {sha}, {branch} (or pr-N), {version}, {floating} (MAJOR.MINOR, "
+        "MAJOR and latest, final releases only); other text is taken literally.",
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DockerConfig:
+    image: str | None = option(None, help="Image name. Default: the project name.")
+    registries: tuple[str, ...] = option(
+        [], help="Registries (and namespaces) to push to, like 'ghcr.io/my-org'."
+    )
+    variants: Mapping[str, DockerVariantConfig] | None = option(
+        None,
+        help="The variants by name. Default: cpu, gpu and minimal, for each "
+        "`docker/Dockerfile.<variant>` that exists.",
+    )
+    builder: Literal["auto", "buildx", "legacy"] = option(
+        "auto", help="buildx when the plugin is present ('auto'), or force one builder."
+    )
+    network: str = option(
+        "none", help="Network of RUN steps during builds; 'none' keeps builds offline."
+    )
+    cache_from: tuple[str, ...] = option([], help="buildx `--cache-from` sources.")
+    cache_to: str | None = option(None, help="buildx `--cache-to` destination.")
+    labels: Mapping[str, str] = option({}, help="Extra labels on every image.")
+    push: bool = option(default=False, help="Push to the registries after the checks pass.")
+    push_attempts: int = option(3, help="Tries per push before giving up.", check=_positive)
+
+
 # -- custom stages -------------------------------------------------------------------------
 
 
@@ -691,6 +789,7 @@ class Config:
         MonitorConfig, help="`invoke monitor`: health, freshness, alerts."
     )
     release: ReleaseConfig = option(ReleaseConfig, help="The release flow (`invoke release`).")
+    docker: DockerConfig = option(DockerConfig, help="The docker stage: image variants.")
 
     # Derived from the file, not keys of the table.
     root: Path = dataclasses.field(default=Path(), metadata={"derived": True})
@@ -858,11 +957,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(msg, path=path) from None
 
 
+def _legacy_name(data: Mapping[str, Any]) -> str | None:
+    """The name of a project whose metadata is not in [project] (poetry's own table, flit 2)."""
+    tool = data.get("tool") or {}
+    for table in (tool.get("poetry") or {}, (tool.get("flit") or {}).get("metadata") or {}):
+        name = table.get("name") or table.get("module")
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
 def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
     project = data.get("project") or {}
     optional = project.get("optional-dependencies") or {}
     return ProjectMeta(
-        name=str(project.get("name") or root.resolve().name),
+        name=str(project.get("name") or _legacy_name(data) or root.resolve().name),
         version=project.get("version"),
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),

@@ -31,6 +31,7 @@ from shipyard import config, matrix, paths
 from shipyard.adopt.detect import backend_name
 from shipyard.errors import ShipyardError
 from shipyard.report import Status, worst_status
+from shipyard.stages.docker.meta import variant_settings
 
 __all__ = ["Check", "Diagnosis", "StageCheck", "diagnose", "render"]
 
@@ -260,8 +261,12 @@ def _within(timeout: float, probe: Callable[[], list[Check]]) -> list[Check] | N
 
 
 def _docker_probe() -> list[Check]:
-    from python_on_whales import DockerClient  # noqa: PLC0415
-    from python_on_whales.exceptions import DockerException  # noqa: PLC0415
+    try:
+        from python_on_whales import DockerClient  # noqa: PLC0415
+        from python_on_whales.exceptions import DockerException  # noqa: PLC0415
+    except ImportError:  # shipyard's minimal image leaves the Docker client out
+        detail = "not usable: python-on-whales is not installed (shipyard's minimal image?)"
+        return [_check("docker", "docker engine", Status.FAILED, detail)]
 
     client = DockerClient()
     try:
@@ -382,7 +387,17 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
     checks += _tools(root, loaded)
     checks += _docker(timeout)
     checks += _dirs(loaded)
-    return Diagnosis(checks=tuple(checks), stages=tuple(_judge(s, checks) for s in stages))
+    judged = [_judge(s, checks) for s in stages]
+    if not variant_settings(loaded):
+        # Without image variants the docker stage is a visible skip: it needs no engine.
+        why = "no image variants (no Dockerfiles, no [tool.shipyard.docker] variants)"
+        judged = [
+            StageCheck(stage=j.stage, status=Status.SKIPPED, reason=why)
+            if j.stage == "docker"
+            else j
+            for j in judged
+        ]
+    return Diagnosis(checks=tuple(checks), stages=tuple(judged))
 
 
 def render(diagnosis: Diagnosis) -> Group:

@@ -44,6 +44,7 @@ __all__ = [
     "bench_session",
     "ci",
     "coverage_session",
+    "docker_session",
     "fresh_results",
     "lint_session",
     "summarize",
@@ -52,7 +53,7 @@ __all__ = [
 
 #: The sessions `nox -s ci` runs, in order. Filled from the pipeline graph (`graph.py`,
 #: the one place that says which stage needs which) once every session is defined.
-CI_STAGES = ["lint", "test", "coverage", "audit", "bench"]
+CI_STAGES = ["lint", "test", "coverage", "audit", "docker", "bench"]
 
 _RUN_STARTED = time.time()
 _BACKEND = "uv|virtualenv"
@@ -328,6 +329,36 @@ def audit_session(session: nox.Session) -> None:
     record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
 
 
+@nox.session(name="docker", venv_backend=_BACKEND, reuse_venv=True)
+def docker_session(session: nox.Session) -> None:
+    """The image variants: wheels built here, images built and checked on the engine, pushed.
+
+    Arguments after `--` pick variants (`nox -s docker -- minimal`); `--push` pushes.
+    """
+    from shipyard.stages.docker import run_docker  # noqa: PLC0415
+    from shipyard.stages.docker.meta import variant_settings  # noqa: PLC0415
+
+    # The session's interpreter builds the wheels the images install (uv's venvs have no
+    # pip); a project without variants is skipped by the stage, with nothing installed.
+    if variant_settings(_CONFIG):
+        install(session, ["pip"], project_extras=None)
+    env = tool_env(session)
+    variants = tuple(a for a in session.posargs if not a.startswith("-"))
+    push = True if "--push" in session.posargs else None
+    record(
+        session,
+        "docker",
+        lambda: run_docker(
+            _CONFIG,
+            variants=variants,
+            push=push,
+            python=env.python(),
+            python_version=env.python_version,
+            log=session.log,
+        ),
+    )
+
+
 @nox.session(name="bench", venv_backend=_BACKEND, reuse_venv=True)
 def bench_session(session: nox.Session) -> None:
     """The benchmarks against their baseline: two-tier statistical gate, history, report.
@@ -338,15 +369,19 @@ def bench_session(session: nox.Session) -> None:
     from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
 
     bench = _CONFIG.bench
-    if not (bench.command or bench.results) and not (_CONFIG.root / bench.path).exists():
+    pytest_suite = (_CONFIG.root / bench.path).exists()
+    others = [t for t in _TOOLCHAINS if t.name != "python" and t.has_benchmarks(_CONFIG)]
+    if not (bench.command or bench.results or pytest_suite or others):
         why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
+        why += "".join(f"; no {t.name} benchmarks" for t in _TOOLCHAINS if t.name != "python")
         record(
             session, "bench", lambda: StageResult(stage="bench", status=Status.SKIPPED, reason=why)
         )
         return
     own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
     extras = ("bench",) if own else requirements("bench").project_extras
-    wanted = [*REQUIREMENTS, *bench.requirements]
+    # pytest-benchmark only for a pytest suite; cargo bench and the like come from PATH.
+    wanted = [*(REQUIREMENTS if pytest_suite or not others else ()), *bench.requirements]
     if not own:
         wanted.append(shipyard_requirement("bench"))
     install(session, wanted, project_extras=extras)

@@ -10,12 +10,21 @@ import dataclasses
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from helpers.projects import run_nox
-from helpers.rust import apply_cargo_env, cargo_toml, needs_cargo, write_crate
+from helpers.rust import (
+    apply_cargo_env,
+    benched_files,
+    cargo_toml,
+    commit_all,
+    needs_cargo,
+    slow_down,
+    write_crate,
+)
 from shipyard import config
 from shipyard.report import Status, read_result
 from shipyard.stages import coverage, lint, test
@@ -52,70 +61,139 @@ def rules(result: dict[str, object]) -> set[tuple[str, str]]:
     return {(f["tool"], f["rule"]) for f in findings}
 
 
-# -- the nox sessions ---------------------------------------------------------------------
-
-#: The sessions `nox -s ci` composes that a crate needs; `ci` itself also requires the audit
-#: and bench sessions, whose installs need the network or a released shipyard (see docs/rust.md).
-SESSIONS = ("lint", "test", "coverage")
+# -- nox -s ci ----------------------------------------------------------------------------
 
 
-def test_a_clean_crate_passes_lint_test_and_coverage(tmp_path: Path, host: str) -> None:
+@pytest.fixture(scope="session")
+def nox_envdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One set of session virtualenvs for every crate: each installs once per run."""
+    return tmp_path_factory.mktemp("nox-envs")
+
+
+@pytest.fixture
+def ci(nox_envdir: Path, tmp_path: Path) -> Callable[[Path], subprocess.CompletedProcess[str]]:
+    """`nox -s ci` in a crate, with the shared virtualenvs and a bench history of its own."""
+
+    def run(root: Path, *sessions: str) -> subprocess.CompletedProcess[str]:
+        args = [a for name in sessions or ("ci",) for a in ("-s", name)]
+        env = {"SHIPYARD_STATE_DIR": str(tmp_path / "state")}
+        return run_nox(root, "--envdir", str(nox_envdir), *args, env=env)
+
+    return run
+
+
+def summary(root: Path) -> dict[str, tuple[str, str]]:
+    """The stage table of `.shipyard/reports/summary.md`: stage -> (status, details)."""
+    lines = summary_text(root).splitlines()
+    first = lines.index("| stage | status | time | details |")
+    rows = {}
+    for line in lines[first + 2 :]:
+        if not line.startswith("|"):
+            break
+        stage, status, _, details = (c.strip() for c in line.strip("|").split("|"))
+        rows[stage] = (status.split()[-1], details)
+    return rows
+
+
+def verdicts(root: Path) -> dict[str, str]:
+    return {stage: status for stage, (status, _) in summary(root).items()}
+
+
+def clean_except(host: str, changed: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean crate's ci verdicts, with the stages of `changed` differing."""
+    coverage = shutil.which("cargo-llvm-cov") or shutil.which("cargo-tarpaulin")
+    clean = {
+        "lint": "passed",
+        f"test-{host}": "passed",
+        # Without cargo-llvm-cov or cargo-tarpaulin: a visible skip (off CI).
+        "coverage": "passed" if coverage else "skipped",
+        "audit": "passed",
+        "bench": "skipped",
+        "docker": "skipped",  # a crate with no Dockerfile has no image variants
+    }
+    return {**clean, **(changed or {})}
+
+
+def test_a_clean_crate_passes_the_whole_ci(tmp_path: Path, host: str, ci) -> None:
     root = write_crate(tmp_path / "clean")
-    done = run_nox(root, "-s", *SESSIONS)
+    commit_all(root)  # the secrets check reads the git history too
+    done = ci(root)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert verdicts(root) == clean_except(host)
     found = results(root)
-    assert found["lint"]["status"] == "passed"
-    tested = found[f"test-{host}"]
-    assert tested["status"] == "passed"
-    assert tested["metrics"]["test.tests"] == 2  # one unit test, one integration test
+    assert found[f"test-{host}"]["metrics"]["test.tests"] == 2  # one unit, one integration
     assert (root / f".shipyard/reports/junit-{host}.xml").is_file()
-    # No pytest, no ruff: the session's virtualenv holds nothing for Rust.
+    # Not a Python project: no ruff, no pytest, no SBOM of a Python environment.
     assert "ruff" not in done.stderr
+    assert summary(root)["audit"][1].startswith("sbom skipped: cyclonedx-py describes Python")
+    assert summary(root)["bench"][1].endswith("; no rust benchmarks")
 
 
-def test_a_formatting_error_fails_lint(tmp_path: Path) -> None:
+def test_a_formatting_error_fails_lint_in_the_ci_summary(tmp_path: Path, host: str, ci) -> None:
     root = write_crate(
         tmp_path / "unformatted",
         {"src/lib.rs": "//! Sample.\n\n/// Adds.\npub fn add(a: u64, b: u64) -> u64 { a+b }\n"},
     )
-    done = run_nox(root, "-s", *SESSIONS)
+    commit_all(root)
+    done = ci(root)
     assert done.returncode == 1
-    lint_result = results(root)["lint"]
-    assert lint_result["status"] == "failed"
-    assert ("rustfmt", "format") in rules(lint_result)
+    assert verdicts(root) == clean_except(host, {"lint": "failed"})
+    assert summary(root)["lint"][1] == "1 finding(s), more than gates.lint-warnings = 0"
+    assert ("rustfmt", "format") in rules(results(root)["lint"])
     assert "src/lib.rs:4: [format] file is not formatted" in done.stderr
-    assert "lint: failed (1 finding(s), more than gates.lint-warnings = 0)" in done.stderr
 
 
-def test_a_clippy_warning_fails_lint(tmp_path: Path) -> None:
+def test_a_clippy_warning_fails_lint_in_the_ci_summary(tmp_path: Path, host: str, ci) -> None:
     lib = "//! Sample.\n\n/// Adds.\npub fn add(a: u64, b: u64) -> u64 {\n    return a + b;\n}\n"
     root = write_crate(tmp_path / "clippy", {"src/lib.rs": lib})
-    done = run_nox(root, "-s", *SESSIONS)
+    commit_all(root)
+    done = ci(root)
     assert done.returncode == 1
-    lint_result = results(root)["lint"]
-    assert lint_result["status"] == "failed"
-    assert rules(lint_result) == {("clippy", "clippy::needless_return")}
-    assert "src/lib.rs:5: [clippy::needless_return]" in done.stderr
+    assert verdicts(root) == clean_except(host, {"lint": "failed"})
+    assert rules(results(root)["lint"]) == {("clippy", "clippy::needless_return")}
+    assert "| clippy::needless_return | src/lib.rs:5 |" in summary_text(root)
 
 
-def test_a_failing_test_fails_its_target(tmp_path: Path, host: str) -> None:
+def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host: str, ci) -> None:
     failing = "#[test]\nfn adds_from_outside() {\n"
     failing += '    assert_eq!(sample::add(2, 2), 5, "off by one");\n}\n'
     root = write_crate(tmp_path / "failing", {"tests/outside.rs": failing})
-    done = run_nox(root, "-s", *SESSIONS)
+    commit_all(root)
+    done = ci(root)
     assert done.returncode == 1
-    tested = results(root)[f"test-{host}"]
-    assert tested["status"] == "failed"
-    assert tested["reason"] == "1 of 2 test(s) failed"
-    (finding,) = tested["findings"]
+    assert verdicts(root) == clean_except(host, {f"test-{host}": "failed"})
+    assert summary(root)[f"test-{host}"][1] == "1 of 2 test(s) failed"
+    (finding,) = results(root)[f"test-{host}"]["findings"]
     assert (finding["path"], finding["line"], finding["tool"]) == (
         "tests/outside.rs",
         3,
         "cargo test",
     )
     assert "off by one" in finding["message"]
-    assert f"test-{host}: failed (1 of 2 test(s) failed)" in done.stderr
-    assert results(root)["lint"]["status"] == "passed"
+
+
+def test_a_25_percent_slower_bench_fails_bench_in_the_ci_summary(
+    tmp_path: Path, host: str, ci
+) -> None:
+    root = write_crate(tmp_path / "benched", benched_files())
+    commit_all(root)
+    # The baseline: this commit's run, recorded in the bench history.
+    first = ci(root, "bench")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert results(root)["bench"]["reason"].startswith("no baseline yet")
+
+    slow_down(root, by_percent=25)
+    done = ci(root)
+
+    assert done.returncode == 1
+    assert verdicts(root) == clean_except(host, {"bench": "failed"})
+    details = summary(root)["bench"][1]
+    assert details.startswith("critical regression against history run of merge-base"), details
+    assert "| critical | bench-critical |  | work: critical +" in summary_text(root)
+
+
+def summary_text(root: Path) -> str:
+    return (root / ".shipyard/reports/summary.md").read_text(encoding="utf-8")
 
 
 # -- the stages, called directly --------------------------------------------------------

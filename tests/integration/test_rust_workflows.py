@@ -79,7 +79,7 @@ def test_a_cargo_project_s_workflows_are_lint_clean(tmp_path: Path) -> None:
     assert zizmor(workflows) == []
 
     ci = load_yaml(rendered["ci.yml"])
-    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench"]
+    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench", "docker"]
     test_job = ci["jobs"]["test"]
     targets = [entry["target"] for entry in test_job["strategy"]["matrix"]["include"]]
     assert targets == [
@@ -100,7 +100,7 @@ def test_a_cargo_project_s_workflows_are_lint_clean(tmp_path: Path) -> None:
     init = security["jobs"]["codeql"]["steps"][1]
     assert init["with"]["languages"] == "rust"
     release = load_yaml(rendered["release.yml"])
-    assert list(release["jobs"]) == ["build", "github-release"]  # no PyPI for a crate
+    assert list(release["jobs"]) == ["build", "github-release", "images"]  # no PyPI for a crate
 
 
 def test_a_python_package_with_a_rust_core_gets_both(tmp_path: Path) -> None:

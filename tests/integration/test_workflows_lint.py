@@ -145,7 +145,7 @@ def test_samples_get_the_jobs_their_sessions_and_flows_call_for(tmp_path: Path) 
     _, flat = generate_sample(tmp_path, "flat")
     assert sorted(flat) == ["ci.yml", "security.yml"]
     ci = load_yaml(flat["ci.yml"])
-    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench"]
+    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench", "docker"]
     assert ci["jobs"]["test"]["strategy"]["matrix"]["include"] == [
         {
             "id": "cp311-linux_x86_64",

@@ -121,6 +121,16 @@ def test_no_toolchain_at_all_says_what_to_set(tmp_path: Path) -> None:
         toolchains.for_config(config.load(tmp_path))
 
 
+def test_present_toolchains_may_be_none_but_configured_ones_are_checked(tmp_path: Path) -> None:
+    write_files(tmp_path, {"pyproject.toml": "[tool.shipyard]\n"})
+    assert toolchains.present(config.load(tmp_path)) == ()
+    write_files(tmp_path / "crate", {"Cargo.toml": '[package]\nname = "c"\nversion = "0.1.0"\n'})
+    assert names(toolchains.present(config.load(tmp_path), tmp_path / "crate")) == ["rust"]
+    write_files(tmp_path, {"pyproject.toml": '[tool.shipyard]\ntoolchain = ["rsut"]\n'})
+    with pytest.raises(ConfigError, match="Did you mean 'rust'"):
+        toolchains.present(config.load(tmp_path))
+
+
 # -- targets -------------------------------------------------------------------------------
 
 
@@ -274,3 +284,15 @@ def test_libtest_benches_are_found_in_sources(tmp_path: Path) -> None:
     assert not cargo_project.uses_libtest_bench(tmp_path)
     write_files(tmp_path, {"benches/speed.rs": "#![feature(test)]\nextern crate test;\n"})
     assert cargo_project.uses_libtest_bench(tmp_path)
+
+
+def test_benchmarks_are_a_benches_dir_a_bench_target_or_bench_functions(tmp_path: Path) -> None:
+    manifest = '[package]\nname = "c"\nversion = "0.1.0"\n'
+    write_files(tmp_path, {"Cargo.toml": manifest, "src/lib.rs": "//! No benches.\n"})
+    assert not cargo_project.has_benches(tmp_path)
+    write_files(tmp_path, {"Cargo.toml": manifest + '[[bench]]\nname = "b"\npath = "b.rs"\n'})
+    assert cargo_project.has_benches(tmp_path)
+    write_files(tmp_path, {"Cargo.toml": manifest, "src/lib.rs": "#[bench]\nfn b() {}\n"})
+    assert cargo_project.has_benches(tmp_path)
+    write_files(tmp_path, {"src/lib.rs": "//! No benches.\n", "benches/b.rs": "fn main() {}\n"})
+    assert cargo_project.has_benches(tmp_path)

@@ -1,5 +1,8 @@
 """Dependency freshness: how far each declared dependency is behind its newest release.
 
+Python's dependencies are looked up on the package index; a Cargo.toml's
+crates.io dependencies on the crates index (see `crates.py`).
+
 For each dependency the newest release its specifier allows is compared with
 the newest release on the index that is not yanked, not a pre-release (unless
 the specifier itself names one) and older than the cooldown. When the
@@ -22,7 +25,7 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version
 
 from shipyard.config import Config
-from shipyard.monitor import deps
+from shipyard.monitor import crates, deps
 from shipyard.monitor.index import LookupFailed, PackageIndex, Release
 from shipyard.report import Finding, Severity, StageResult, Status
 
@@ -211,7 +214,7 @@ def assess(
 # -- the stage ---------------------------------------------------------------------------
 
 
-def _finding(item: Freshness, cooldown_days: int) -> Finding:
+def _finding(item: Freshness | crates.CrateFreshness, cooldown_days: int) -> Finding:
     dep = item.dependency
     age = f", {item.proposal_age_days:.0f} days old" if item.proposal_age_days is not None else ""
     message = f"{dep.name} {item.current or 'none'} -> {item.proposal} ({item.behind}{age})"
@@ -219,7 +222,8 @@ def _finding(item: Freshness, cooldown_days: int) -> Finding:
         held = ", ".join(str(v) for v in item.in_cooldown)
         message += f"; {held} inside the {cooldown_days}-day cooldown"
     if item.new_requirement:
-        message += f"; specifier becomes {item.new_requirement!r}"
+        what = "requirement" if isinstance(item, crates.CrateFreshness) else "specifier"
+        message += f"; {what} becomes {item.new_requirement!r}"
     severity = Severity.MEDIUM if item.behind == "major" else Severity.LOW
     return Finding(
         rule=f"freshness.{item.behind}",
@@ -248,42 +252,78 @@ def _problem(where: str, message: str, rule: str) -> Finding:
     )
 
 
-def check_freshness(
-    config: Config,
-    *,
-    client: httpx.Client,
-    now: dt.datetime | None = None,
-) -> tuple[StageResult, list[Freshness]]:
-    """Look every declared dependency up on the configured index."""
-    started = time.monotonic()
-    now = now or dt.datetime.now(dt.UTC)
+def _python_items(
+    config: Config, client: httpx.Client, now: dt.datetime
+) -> tuple[list[Freshness], list[Finding], int]:
+    """Python's declared dependencies against the package index; (items, problems, count)."""
     settings = config.monitor
     index = PackageIndex(settings.index_url, api=settings.index_api, client=client)
     declared = deps.collect(config.root, files=settings.requirements, ignore=settings.ignore)
-
-    findings = [_problem(p.where, p.message, "freshness.unreadable") for p in declared.problems]
+    problems = [_problem(p.where, p.message, "freshness.unreadable") for p in declared.problems]
     results: list[Freshness] = []
     for dependency in declared.dependencies:
         try:
             releases = index.releases(dependency.name)
         except LookupFailed as exc:
-            findings.append(
+            problems.append(
                 _problem(dependency.where, f"{dependency.name}: {exc}", "freshness.lookup")
             )
             continue
         if not releases:
             message = f"{dependency.name}: the index lists no release files"
-            findings.append(_problem(dependency.where, message, "freshness.lookup"))
+            problems.append(_problem(dependency.where, message, "freshness.lookup"))
             continue
         results.append(assess(dependency, releases, now=now, cooldown_days=settings.cooldown_days))
+    return results, problems, len(declared.dependencies)
+
+
+def _crate_items(
+    config: Config, client: httpx.Client, now: dt.datetime
+) -> tuple[list[crates.CrateFreshness], list[Finding], int]:
+    """Cargo.toml's crates.io dependencies against the crates index; (items, problems, count)."""
+    settings = config.monitor
+    declared, unreadable = crates.collect(config.root, ignore=settings.ignore)
+    where = crates.MANIFEST.as_posix()
+    problems = [_problem(f"{where}: ", text, "freshness.unreadable") for text in unreadable]
+    index = crates.SparseIndex(settings.crates_index_url, client=client)
+    results = []
+    for dependency in declared:
+        try:
+            releases = index.releases(dependency.name)
+        except LookupFailed as exc:
+            problems.append(
+                _problem(dependency.where, f"{dependency.name}: {exc}", "freshness.lookup")
+            )
+            continue
+        results.append(
+            crates.assess(dependency, releases, now=now, cooldown_days=settings.cooldown_days)
+        )
+    return results, problems, len(declared)
+
+
+def check_freshness(
+    config: Config,
+    *,
+    client: httpx.Client,
+    now: dt.datetime | None = None,
+) -> tuple[StageResult, list[Freshness | crates.CrateFreshness]]:
+    """Look every declared dependency up on its index: Python's, and Cargo.toml's crates."""
+    started = time.monotonic()
+    now = now or dt.datetime.now(dt.UTC)
+    python, findings, declared = _python_items(config, client, now)
+    results: list[Freshness | crates.CrateFreshness] = [*python]
+    if (config.root / crates.MANIFEST).is_file():
+        found, problems, count = _crate_items(config, client, now)
+        results += found
+        findings += problems
+        declared += count
 
     outdated = [r for r in results if r.proposal is not None]
-    findings += [_finding(r, settings.cooldown_days) for r in outdated]
-    errors = len(findings) - len(outdated)
+    errors = len(findings)
+    findings += [_finding(r, config.monitor.cooldown_days) for r in outdated]
     status = Status.WARNED if findings else Status.PASSED
-    reason = _reason(len(results), outdated, errors)
     metrics = {
-        "freshness.dependencies": len(declared.dependencies),
+        "freshness.dependencies": declared,
         "freshness.outdated": len(outdated),
         "freshness.major": sum(1 for r in outdated if r.behind == "major"),
         "freshness.errors": errors,
@@ -291,7 +331,7 @@ def check_freshness(
     result = StageResult(
         stage=STAGE,
         status=status,
-        reason=reason,
+        reason=_reason(len(results), outdated, errors),
         duration=time.monotonic() - started,
         findings=findings,
         metrics=metrics,
@@ -299,7 +339,9 @@ def check_freshness(
     return result, results
 
 
-def _reason(checked: int, outdated: Sequence[Freshness], errors: int) -> str:
+def _reason(
+    checked: int, outdated: Sequence[Freshness | crates.CrateFreshness], errors: int
+) -> str:
     parts = [f"{checked} checked", f"{len(outdated)} with an update"]
     majors = sum(1 for r in outdated if r.behind == "major")
     if majors:

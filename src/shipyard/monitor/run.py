@@ -29,7 +29,16 @@ import httpx
 
 from shipyard.config import Config
 from shipyard.errors import ExitCode, Unreachable
-from shipyard.monitor import alerts, facts, freshness, github, health, performance, update
+from shipyard.monitor import (
+    alerts,
+    crates,
+    facts,
+    freshness,
+    github,
+    health,
+    performance,
+    update,
+)
 from shipyard.monitor.index import PackageIndex
 from shipyard.report import (
     SCHEMA_VERSION,
@@ -90,7 +99,9 @@ def _freshness(
     rows = [item.to_json() for item in items]
     write_atomic(details, json.dumps(rows, indent=2) + "\n")
     artifact = details.relative_to(config.root).as_posix()
-    return dataclasses.replace(result, artifacts=[artifact]), items
+    # `--apply` rewrites Python's declarations; crates are reported, not rewritten.
+    python = [item for item in items if isinstance(item, freshness.Freshness)]
+    return dataclasses.replace(result, artifacts=[artifact]), python
 
 
 def _unreachable(reason: str, *, apply: bool) -> list[StageResult]:
@@ -171,6 +182,8 @@ def run_monitor(
         index = PackageIndex(settings.index_url, api=settings.index_api, client=client)
         try:
             index.probe()
+            if (config.root / crates.MANIFEST).is_file():
+                crates.SparseIndex(settings.crates_index_url, client=client).probe()
         except Unreachable as exc:
             parts, unreachable = _unreachable(str(exc), apply=apply), True
         else:

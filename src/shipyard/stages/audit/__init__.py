@@ -18,6 +18,7 @@ from pathlib import Path
 
 from shipyard.config import Config
 from shipyard.report import Finding, Severity, StageResult, Status, render_markdown, write_atomic
+from shipyard.stages import toolchains
 from shipyard.stages.audit import suppress
 from shipyard.stages.audit.interface import (
     NOTE_TOOL,
@@ -55,7 +56,13 @@ MARKDOWN_NAME = "audit.md"
 
 
 def _context(config: Config, tool_env: ToolEnv) -> Context:
-    context = Context(config=config, env=tool_env, distributions=(), markers={})
+    context = Context(
+        config=config,
+        env=tool_env,
+        distributions=(),
+        markers={},
+        toolchains=toolchains.present(config),
+    )
     if not _NEEDS_PROBE & set(config.audit.checks):
         return context
     data = run_script(context, _PROBE)
@@ -141,6 +148,8 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
     outcome = suppress.apply(found, rules, today=today or dt.datetime.now().astimezone().date())
     kept = [*outcome.kept, *outcome.notes]
     status, reason = gate(kept, config)
+    skipped = [r.skipped for r in reports if r.skipped]
+    reason = "; ".join([reason, *skipped] if reason else skipped)
 
     # SARIF for code scanning, then the stage result with its artifacts.
     sarif_path = context.out_dir / SARIF_NAME

@@ -22,6 +22,7 @@ from shipyard.tools import Completed, ToolEnv
 
 if TYPE_CHECKING:
     from shipyard.config import Config
+    from shipyard.stages.toolchains.interface import Toolchain
 
 __all__ = [
     "AuditError",
@@ -117,6 +118,16 @@ class Context:
     distributions: Sequence[Distribution]
     #: The marker environment of the tool environment's interpreter (PEP 508).
     markers: Mapping[str, str]
+    #: The project's toolchains (configured or detected); may be empty.
+    toolchains: Sequence[Toolchain] = ()
+
+    @property
+    def python(self) -> bool:
+        """Whether the project is a Python one, its distribution in the tool environment.
+
+        A project with no toolchain detected is audited as Python, as it always was.
+        """
+        return not self.toolchains or any(t.name == "python" for t in self.toolchains)
 
     @property
     def root(self) -> Path:
@@ -154,6 +165,8 @@ class CheckReport:
     rules: Sequence[Rule] = ()
     metrics: Mapping[str, float | int | str] = dataclasses.field(default_factory=dict)
     artifacts: Sequence[Path] = ()
+    #: Why the check did not run for this project; said in the stage's reason, not a finding.
+    skipped: str | None = None
 
 
 def note(check: str, message: str) -> Finding:

@@ -1,10 +1,12 @@
-"""Licences of the installed runtime dependencies, judged by an allow/deny/warn policy.
+"""Licences of the runtime dependencies, judged by an allow/deny/warn policy.
 
-The licence of each distribution comes from its metadata in the tool environment:
-PEP 639 `License-Expression` first, then the `License ::` classifiers (several are
-read as a choice), then the `License` field. It is normalised to SPDX with
-`license-expression` and judged on the expression: an `OR` passes when any branch
-passes, an `AND` when every branch does, and `X WITH exception` is judged by `X`.
+For a Python project the licence of each distribution comes from its metadata in
+the tool environment: PEP 639 `License-Expression` first, then the `License ::`
+classifiers (several are read as a choice), then the `License` field. Other
+toolchains declare their dependencies' licences themselves (`cargo metadata` for
+crates). Each is normalised to SPDX with `license-expression` and judged on the
+expression: an `OR` passes when any branch passes, an `AND` when every branch
+does, and `X WITH exception` is judged by `X`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from packaging.utils import canonicalize_name
 from shipyard.config import LicensePolicy
 from shipyard.report import Finding, Severity
 from shipyard.stages.audit.interface import Check, CheckReport, Context, Distribution, Rule, note
+from shipyard.stages.toolchains.interface import PackageLicence
 
-__all__ = ["LicenseCheck", "Verdict", "judge", "license_of", "runtime_closure"]
+__all__ = ["LicenseCheck", "Verdict", "declared", "judge", "license_of", "runtime_closure"]
 
 _LICENSING = get_spdx_licensing()
 
@@ -215,7 +218,7 @@ _RULES = {
 }
 
 
-def _finding(dist: Distribution, licence: Licence, verdict: Verdict) -> Finding:
+def _finding(name: str, version: str, licence: Licence, verdict: Verdict) -> Finding:
     shown = licence.expression or (f"'{licence.raw}' (not SPDX)" if licence.raw else None)
     what = f"licence {shown} from {licence.source}" if shown else "no licence metadata"
     words = {
@@ -227,17 +230,26 @@ def _finding(dist: Distribution, licence: Licence, verdict: Verdict) -> Finding:
         words[Verdict.UNKNOWN] = "says nothing the policy can judge"
     return Finding(
         rule=_RULES[verdict].id,
-        message=f"{dist.name} {dist.version}: {what} {words[verdict]}",
+        message=f"{name} {version}: {what} {words[verdict]}",
         severity=Severity.HIGH if verdict is Verdict.DENY else Severity.LOW,
         tool="licenses",
         extra={
-            "package": canonicalize_name(dist.name),
-            "version": dist.version,
+            "package": canonicalize_name(name),
+            "version": version,
             "license": licence.expression,
             "license_text": licence.raw,
             "source": licence.source,
         },
     )
+
+
+def declared(licence: PackageLicence) -> Licence:
+    """A toolchain's declared licence (an SPDX expression for crates) as a `Licence`."""
+    text = (licence.expression or "").strip()
+    if not text:
+        return Licence(expression=None, source=licence.source)
+    spdx = normalise(text)
+    return Licence(expression=spdx, source=licence.source, raw=None if spdx else text[:80])
 
 
 class LicenseCheck(Check):
@@ -246,31 +258,43 @@ class LicenseCheck(Check):
     name = "licenses"
 
     def run(self, context: Context) -> CheckReport:
-        project = context.config.project
-        names = {canonicalize_name(d.name) for d in context.distributions}
-        if project is None or canonicalize_name(project.name) not in names:
-            name = project.name if project else "the project"
-            message = f"{name} is not installed in the tool environment; licences not checked"
-            return CheckReport(
-                check=self.name, tool="licenses", findings=[note(self.name, message)]
-            )
+        judged: list[tuple[str, str, Licence]] = []
+        notes = []
+        if context.python:
+            found, why = self._python(context)
+            judged += found
+            notes += [note(self.name, why)] if why else []
+        for toolchain in context.toolchains:
+            if toolchain.name != "python":
+                judged += [
+                    (p.name, p.version, declared(p))
+                    for p in toolchain.licences(context.config, context.env)
+                ]
 
         policy = context.config.audit.licenses
         unknown = {"allow": Verdict.ALLOW, "warn": Verdict.UNKNOWN, "deny": Verdict.DENY}
         findings = []
-        deps = runtime_closure(project.name, context.distributions, context.markers)
-        for dist in deps:
-            licence = license_of(dist)
+        for name, version, licence in judged:
             verdict = judge(licence.expression, policy)
             if verdict is Verdict.UNKNOWN:
                 verdict = unknown[policy.unknown]
             if verdict is not Verdict.ALLOW:
-                findings.append(_finding(dist, licence, verdict))
+                findings.append(_finding(name, version, licence, verdict))
         return CheckReport(
             check=self.name,
             tool="licenses",
             tool_uri="https://github.com/aboutcode-org/license-expression",
-            findings=findings,
+            findings=[*findings, *notes],
             rules=list(_RULES.values()),
-            metrics={"licenses.packages": len(deps), "licenses.flagged": len(findings)},
+            metrics={"licenses.packages": len(judged), "licenses.flagged": len(findings)},
         )
+
+    def _python(self, context: Context) -> tuple[list[tuple[str, str, Licence]], str | None]:
+        """The runtime closure of the project's distribution; or why there is none."""
+        project = context.config.project
+        names = {canonicalize_name(d.name) for d in context.distributions}
+        if project is None or canonicalize_name(project.name) not in names:
+            name = project.name if project else "the project"
+            return [], f"{name} is not installed in the tool environment; licences not checked"
+        deps = runtime_closure(project.name, context.distributions, context.markers)
+        return [(d.name, d.version, license_of(d)) for d in deps], None

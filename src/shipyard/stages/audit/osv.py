@@ -1,20 +1,24 @@
-"""Offline advisories: a directory of OSV records (JSON or YAML), matched with `packaging`.
+"""Offline advisories: a directory of OSV records (JSON or YAML), matched per ecosystem.
 
-The layout of the PyPA advisory database (`vulns/<package>/PYSEC-*.yaml`) and of
-OSV's JSON exports both work: every `*.json`, `*.yaml` and `*.yml` file below the
-directory is read. Only `PyPI` packages and ranges of type `ECOSYSTEM` (plus
-explicit `versions` lists) are used; severity comes from CVSS vectors.
+The layout of the PyPA advisory database (`vulns/<package>/PYSEC-*.yaml`), of
+the RustSec database's OSV export (`crates/<crate>/RUSTSEC-*.json`) and of OSV's
+JSON exports all work: every `*.json`, `*.yaml` and `*.yml` file below the
+directory is read. Two ecosystems are matched: `PyPI` (ranges of type
+`ECOSYSTEM`, PEP 440 order, from `packaging`) and `crates.io` (ranges of type
+`SEMVER` or `ECOSYSTEM`, SemVer 2.0.0 precedence, from `semver`), plus explicit
+`versions` lists; severity comes from CVSS vectors.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import semver
 import yaml
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
@@ -22,24 +26,107 @@ from packaging.version import InvalidVersion, Version
 
 from shipyard.report import Severity
 
-__all__ = ["Advisory", "Affected", "LoadResult", "Score", "load", "match", "score"]
+__all__ = [
+    "ECOSYSTEMS",
+    "Advisory",
+    "Affected",
+    "Ecosystem",
+    "LoadResult",
+    "Score",
+    "load",
+    "match",
+    "score",
+]
 
 _SUFFIXES = {".json", ".yaml", ".yml"}
-_PREFERRED_PREFIXES = ("PYSEC-", "GHSA-", "CVE-")
+_PREFERRED_PREFIXES = ("PYSEC-", "RUSTSEC-", "GHSA-", "CVE-")
 
 
 class MalformedAdvisory(ValueError):
     """One advisory file cannot be used; the message says why."""
 
 
+class Ordered(Hashable, Protocol):
+    """A version of one ecosystem: ordered among the versions of that ecosystem only."""
+
+    def __lt__(self, other: Any, /) -> bool: ...
+    def __le__(self, other: Any, /) -> bool: ...
+    def __gt__(self, other: Any, /) -> bool: ...
+    def __ge__(self, other: Any, /) -> bool: ...
+
+
+# -- ecosystems --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Ecosystem:
+    """How OSV's records of one ecosystem name packages and order versions."""
+
+    #: OSV's `package.ecosystem`.
+    name: str
+    #: The `ranges[].type`s whose events are versions of this ecosystem.
+    range_types: frozenset[str]
+    #: The version scheme, for messages ("PEP 440", "SemVer").
+    scheme: str
+    #: Parses a version; raises ValueError when it is not one.
+    parse: Callable[[str], Ordered]
+    #: The name two spellings of one package share.
+    canonical: Callable[[str], str]
+
+
+def _pep440(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _semver(text: str) -> semver.Version:
+    # RustSec writes full versions; a bare "1.2" in a hand-written record means 1.2.0.
+    return semver.Version.parse(text.strip().removeprefix("v"), optional_minor_and_patch=True)
+
+
+def _crate_name(name: str) -> str:
+    # crates.io treats `-` and `_` as one and ignores case when names collide.
+    return name.strip().lower().replace("_", "-")
+
+
+#: The ecosystems matched, by OSV name; other ecosystems' entries are left out.
+ECOSYSTEMS: Mapping[str, Ecosystem] = {
+    "PyPI": Ecosystem(
+        name="PyPI",
+        range_types=frozenset({"ECOSYSTEM"}),
+        scheme="PEP 440",
+        parse=_pep440,
+        canonical=canonicalize_name,
+    ),
+    "crates.io": Ecosystem(
+        name="crates.io",
+        range_types=frozenset({"SEMVER", "ECOSYSTEM"}),
+        scheme="SemVer",
+        parse=_semver,
+        canonical=_crate_name,
+    ),
+}
+
+
+def parse_version(ecosystem: str, text: str) -> Ordered | None:
+    """`text` as a version of `ecosystem`; None when it is not one."""
+    try:
+        return ECOSYSTEMS[ecosystem].parse(str(text))
+    except ValueError:
+        return None
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Affected:
-    """One `affected[]` entry for a PyPI package."""
+    """One `affected[]` entry for a package of a matched ecosystem."""
 
     package: str
+    ecosystem: str = "PyPI"
     #: Each range is a list of (event, version) pairs; event is introduced/fixed/last_affected.
-    ranges: tuple[tuple[tuple[str, Version | None], ...], ...] = ()
-    versions: frozenset[Version] = frozenset()
+    ranges: tuple[tuple[tuple[str, Ordered | None], ...], ...] = ()
+    versions: frozenset[Ordered] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -81,19 +168,19 @@ def _read(path: Path) -> Any:
     return yaml.load(text, Loader=loader)  # noqa: S506  # nosec B506 - a safe loader, see above
 
 
-def _version(value: Any, where: str) -> Version:
+def _version(ecosystem: Ecosystem, value: Any, where: str) -> Ordered:
     try:
-        return Version(str(value))
-    except InvalidVersion:
-        msg = f"{where}: {value!r} is not a PEP 440 version"
+        return ecosystem.parse(str(value))
+    except ValueError:
+        msg = f"{where}: {value!r} is not a {ecosystem.scheme} version"
         raise MalformedAdvisory(msg) from None
 
 
-def _events(raw: Any) -> tuple[tuple[str, Version | None], ...]:
+def _events(ecosystem: Ecosystem, raw: Any) -> tuple[tuple[str, Ordered | None], ...]:
     if not isinstance(raw, list):
         msg = "ranges[].events is not a list"
         raise MalformedAdvisory(msg)
-    events: list[tuple[str, Version | None]] = []
+    events: list[tuple[str, Ordered | None]] = []
     for event in raw:
         if not isinstance(event, dict) or len(event) != 1:
             msg = f"event {event!r} is not a one-key mapping"
@@ -104,7 +191,8 @@ def _events(raw: Any) -> tuple[tuple[str, Version | None], ...]:
             raise MalformedAdvisory(msg)
         if kind == "limit":
             continue
-        at = None if kind == "introduced" and str(value) == "0" else _version(value, kind)
+        zero = kind == "introduced" and str(value) == "0"
+        at = None if zero else _version(ecosystem, value, kind)
         events.append((kind, at))
     return tuple(events)
 
@@ -118,16 +206,23 @@ def _affected(raw: Any) -> Iterator[Affected]:
         if not isinstance(package, dict) or "name" not in package:
             msg = "an 'affected' entry has no package name"
             raise MalformedAdvisory(msg)
-        if package.get("ecosystem") != "PyPI":
+        ecosystem = ECOSYSTEMS.get(str(package.get("ecosystem")))
+        if ecosystem is None:
             continue
         ranges = tuple(
-            _events(r.get("events"))
+            _events(ecosystem, r.get("events"))
             for r in entry.get("ranges") or ()
-            if isinstance(r, dict) and r.get("type") == "ECOSYSTEM"
+            if isinstance(r, dict) and r.get("type") in ecosystem.range_types
         )
-        versions = frozenset(_version(v, "versions") for v in entry.get("versions") or ())
-        name = canonicalize_name(str(package["name"]))
-        yield Affected(package=name, ranges=ranges, versions=versions)
+        versions = frozenset(
+            _version(ecosystem, v, "versions") for v in entry.get("versions") or ()
+        )
+        yield Affected(
+            package=ecosystem.canonical(str(package["name"])),
+            ecosystem=ecosystem.name,
+            ranges=ranges,
+            versions=versions,
+        )
 
 
 def parse(data: Any, source: Path) -> Advisory | None:
@@ -179,16 +274,13 @@ def load(directory: Path) -> LoadResult:
 # -- matching ----------------------------------------------------------------------------
 
 
-def _order(event: tuple[str, Version | None]) -> tuple[int, Version]:
-    _, at = event
-    return (0, Version("0")) if at is None else (1, at)
-
-
 def _in_range(
-    version: Version, events: Sequence[tuple[str, Version | None]]
-) -> tuple[bool, Version | None]:
+    version: Ordered, events: Sequence[tuple[str, Ordered | None]]
+) -> tuple[bool, Ordered | None]:
     """OSV's range evaluation: whether `version` is affected, and the fix closing its span."""
-    ordered = sorted(events, key=_order)
+    # "introduced: 0" (None) sorts before every version.
+    known = [(kind, at) for kind, at in events if at is not None]
+    ordered = [e for e in events if e[1] is None] + sorted(known, key=lambda e: e[1])
     affected = False
     for kind, at in ordered:
         if kind == "introduced":
@@ -202,12 +294,15 @@ def _in_range(
     return True, closing[1] if closing and closing[0] == "fixed" else None
 
 
-def match(advisory: Advisory, name: str, version: Version) -> list[Version] | None:
-    """The fixed versions when `name==version` is affected, else None."""
+def match(
+    advisory: Advisory, name: str, version: Ordered, *, ecosystem: str = "PyPI"
+) -> list[Ordered] | None:
+    """The fixed versions when `name` at `version` (of `ecosystem`) is affected, else None."""
     hit = False
-    fixed: set[Version] = set()
+    fixed: set[Ordered] = set()
+    wanted = ECOSYSTEMS[ecosystem].canonical(name)
     for affected in advisory.affected:
-        if affected.package != canonicalize_name(name):
+        if affected.ecosystem != ecosystem or affected.package != wanted:
             continue
         if version in affected.versions:
             hit = True
@@ -242,7 +337,7 @@ def score(vectors: Iterable[str]) -> Score:
 
 
 def primary_id(ids: Iterable[str]) -> str:
-    """The id to show for one flaw known under several names: PYSEC, then GHSA, then CVE."""
+    """The id to show for one flaw known under several names: PYSEC or RUSTSEC, GHSA, CVE."""
 
     def rank(value: str) -> tuple[int, str]:
         for index, prefix in enumerate(_PREFERRED_PREFIXES):

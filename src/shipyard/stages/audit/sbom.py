@@ -1,4 +1,9 @@
-"""A CycloneDX SBOM of the tool environment, written by cyclonedx-bom as an artifact."""
+"""A CycloneDX SBOM of the tool environment, written by cyclonedx-bom as an artifact.
+
+cyclonedx-py describes a Python environment around a PEP 621 project: a project
+that is not a Python one (a Cargo crate) has no such SBOM, and the check says
+it skipped.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,13 @@ class SbomCheck(Check):
     name = "sbom"
 
     def run(self, context: Context) -> CheckReport:
+        if not context.python:
+            names = ", ".join(t.name for t in context.toolchains) or "none detected"
+            why = (
+                "sbom skipped: cyclonedx-py describes Python projects (a PEP 621 pyproject.toml); "
+                f"this project's toolchains: {names}"
+            )
+            return CheckReport(check=self.name, tool="cyclonedx-py", skipped=why)
         target = context.out_dir / SBOM_NAME
         with tempfile.TemporaryDirectory(prefix="shipyard-sbom-") as tmp:
             out = Path(tmp) / SBOM_NAME

@@ -4,6 +4,10 @@ Online, pip-audit runs as a CLI in the tool environment (`--format json`) over t
 environment and over the requirements/lock files. Offline (`audit.advisory-db`),
 the same inputs are matched against a directory of OSV advisories. Either way,
 aliases of one flaw are one finding, with its fixed versions.
+
+The project's other toolchains add the pins of their lock files (`Cargo.lock`:
+crates.io packages), matched by the same OSV matcher: against the advisory
+directory offline, against the OSV API's records online.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from shipyard.errors import ConfigError
 from shipyard.report import Finding, Severity
@@ -33,10 +36,22 @@ from shipyard.stages.audit.interface import (
     tail,
 )
 
-__all__ = ["Pin", "VulnsCheck", "find_requirement_files", "read_pins"]
+__all__ = [
+    "OSV_QUERY_URL",
+    "Pin",
+    "VulnsCheck",
+    "find_requirement_files",
+    "offline_findings",
+    "osv_findings",
+    "read_pins",
+    "toolchain_pins",
+]
 
 _REQUIREMENT_GLOBS = ("requirements*.txt", "requirements/*.txt", "pylock.toml", "pylock.*.toml")
 _PIP_AUDIT_URI = "https://github.com/pypa/pip-audit"
+_OSV_URI = "https://osv.dev"
+#: OSV's query endpoint (pip-audit's default `--osv-url` too).
+OSV_QUERY_URL = "https://api.osv.dev/v1/query"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,6 +62,13 @@ class Pin:
     version: str | None
     #: The file that declared it, relative to the project root; None for the environment.
     source: str | None = None
+    #: The OSV ecosystem its name and version belong to.
+    ecosystem: str = "PyPI"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(ecosystem, canonical name): how advisories are looked up."""
+        return self.ecosystem, osv.ECOSYSTEMS[self.ecosystem].canonical(self.name)
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -122,6 +144,16 @@ def _pylock_pins(path: Path, relative: str) -> list[Pin]:
     ]
 
 
+def toolchain_pins(context: Context) -> list[Pin]:
+    """The lock-file pins of the project's toolchains (Cargo.lock...), in matched ecosystems."""
+    return [
+        Pin(name=pin.name, version=pin.version, source=pin.source, ecosystem=pin.ecosystem)
+        for toolchain in context.toolchains
+        for pin in toolchain.locked(context.config)
+        if pin.ecosystem in osv.ECOSYSTEMS
+    ]
+
+
 def read_pins(path: Path, root: Path) -> list[Pin]:
     """The dependencies a requirements or pylock file names; ConfigError when unreadable."""
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
@@ -153,7 +185,8 @@ def vuln_finding(
         path=pin.source,
         tool=tool,
         extra={
-            "package": canonicalize_name(pin.name),
+            "package": pin.key[1],
+            "ecosystem": pin.ecosystem,
             "version": pin.version,
             "aliases": aliases,
             "fixed_versions": list(fixed),
@@ -163,13 +196,14 @@ def vuln_finding(
     )
 
 
-def offline_findings(pin: Pin, advisories: Sequence[osv.Advisory]) -> list[Finding]:
-    """The merged findings for one pinned dependency."""
-    try:
-        version = Version(pin.version or "")
-    except InvalidVersion:
+def offline_findings(
+    pin: Pin, advisories: Sequence[osv.Advisory], *, tool: str = "advisory-db"
+) -> list[Finding]:
+    """The merged findings for one pinned dependency, from the OSV records given."""
+    version = osv.parse_version(pin.ecosystem, pin.version or "")
+    if version is None:
         return []
-    hits = {a.id: (a, osv.match(a, pin.name, version)) for a in advisories}
+    hits = {a.id: (a, osv.match(a, pin.name, version, ecosystem=pin.ecosystem)) for a in advisories}
     hits = {k: v for k, v in hits.items() if v[1] is not None}
     findings = []
     for group in osv.merge_aliases({*a.ids} for a, _ in hits.values()):
@@ -183,31 +217,80 @@ def offline_findings(pin: Pin, advisories: Sequence[osv.Advisory]) -> list[Findi
                 pin=pin,
                 fixed=[str(v) for v in fixed],
                 summary=summary,
-                tool="advisory-db",
+                tool=tool,
                 rating=rating,
             )
         )
     return findings
 
 
+# -- the OSV API -------------------------------------------------------------------------
+
+
+def _osv_records(client: httpx.Client, url: str, pin: Pin) -> list[osv.Advisory]:
+    query = {"package": {"name": pin.name, "ecosystem": pin.ecosystem}, "version": pin.version}
+    try:
+        response = client.post(url, json=query)
+        response.raise_for_status()
+        records = response.json().get("vulns") or []
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        msg = (
+            f"the OSV API at {url} could not be asked about {pin.name} {pin.version} "
+            f"({type(exc).__name__}: {exc}). Without network access, set "
+            "[tool.shipyard.audit] advisory-db to a directory of OSV advisories."
+        )
+        raise ToolFailed(msg) from None
+    advisories = []
+    for record in records:
+        try:
+            advisory = osv.parse(record, Path(url))
+        except osv.MalformedAdvisory:
+            continue
+        if advisory is not None:
+            advisories.append(advisory)
+    return advisories
+
+
+def osv_findings(context: Context, pins: Sequence[Pin]) -> list[Finding]:
+    """Lock-file pins of other ecosystems, asked of the OSV API, matched like offline ones."""
+    if not pins:
+        return []
+    url = context.config.audit.osv_url or OSV_QUERY_URL
+    with httpx.Client(timeout=context.timeout) as client:
+        return [
+            finding
+            for pin in pins
+            for finding in offline_findings(pin, _osv_records(client, url, pin), tool="osv")
+        ]
+
+
 # -- the check ---------------------------------------------------------------------------
 
 
 class VulnsCheck(Check):
-    """Vulnerable dependencies: pip-audit online, or an OSV directory offline."""
+    """Vulnerable dependencies: pip-audit and OSV online, or an OSV directory offline."""
 
     name = "vulns"
 
     def run(self, context: Context) -> CheckReport:
         files = find_requirement_files(context)
         file_pins = [pin for path in files for pin in read_pins(path, context.root)]
+        locked = toolchain_pins(context)
+        # The tool environment holds the project only when the project is Python.
         if context.config.audit.advisory_db is not None:
-            return self._offline(context, file_pins)
-        return self._online(context, files)
+            return self._offline(context, file_pins, locked, environment=context.python)
+        return self._online(context, files, locked, environment=context.python)
 
     # -- offline
 
-    def _offline(self, context: Context, file_pins: Sequence[Pin]) -> CheckReport:
+    def _offline(
+        self,
+        context: Context,
+        file_pins: Sequence[Pin],
+        locked: Sequence[Pin],
+        *,
+        environment: bool,
+    ) -> CheckReport:
         db = context.root / context.config.audit.advisory_db  # type: ignore[operator]
         if not db.is_dir():
             msg = f"'{db}' is not a directory of OSV advisories."
@@ -223,15 +306,19 @@ class VulnsCheck(Check):
             note(self.name, f"{p.source}: {p.name} is not pinned to one version; not matched")
             for p in unpinned
         ]
-        pins = [*installed, *(p for p in file_pins if p.version is not None)]
-        by_package: dict[str, list[osv.Advisory]] = {}
+        pins = [
+            *(installed if environment else ()),
+            *(p for p in file_pins if p.version is not None),
+            *locked,
+        ]
+        by_package: dict[tuple[str, str], list[osv.Advisory]] = {}
         for advisory in loaded.advisories:
-            for name in {a.package for a in advisory.affected}:
-                by_package.setdefault(name, []).append(advisory)
+            for key in {(a.ecosystem, a.package) for a in advisory.affected}:
+                by_package.setdefault(key, []).append(advisory)
         findings = [
             finding
             for pin in pins
-            for finding in offline_findings(pin, by_package.get(canonicalize_name(pin.name), []))
+            for finding in offline_findings(pin, by_package.get(pin.key, []))
         ]
         return CheckReport(
             check=self.name,
@@ -246,11 +333,13 @@ class VulnsCheck(Check):
 
     # -- online
 
-    def _online(self, context: Context, files: Sequence[Path]) -> CheckReport:
+    def _online(
+        self, context: Context, files: Sequence[Path], locked: Sequence[Pin], *, environment: bool
+    ) -> CheckReport:
         audit = context.config.audit
         requirement_files = [p for p in files if not p.name.startswith("pylock")]
         lock_dirs = sorted({p.parent for p in files if p.name.startswith("pylock")})
-        runs: list[tuple[list[str], str | None]] = [([], None)]
+        runs: list[tuple[list[str], str | None]] = [([], None)] if environment else []
         runs += [(["-r", str(p)], _relative(p, context.root)) for p in requirement_files]
         runs += [(["--locked", str(d)], _relative(d, context.root)) for d in lock_dirs]
         findings: list[Finding] = []
@@ -269,13 +358,14 @@ class VulnsCheck(Check):
                 f"(not found on the '{audit.service}' service, or editable)"
             )
             findings.append(note(self.name, message))
+        findings += osv_findings(context, locked)
         return CheckReport(
             check=self.name,
-            tool="pip-audit",
-            tool_version=self._version(context),
-            tool_uri=_PIP_AUDIT_URI,
+            tool="pip-audit" if runs else "osv",
+            tool_version=self._version(context) if runs else None,
+            tool_uri=_PIP_AUDIT_URI if runs else _OSV_URI,
             findings=findings,
-            metrics={"vulns.audited": audited, "vulns.skipped": skipped},
+            metrics={"vulns.audited": audited + len(locked), "vulns.skipped": skipped},
         )
 
     def _pip_audit(self, context: Context, args: Sequence[str]) -> Any:

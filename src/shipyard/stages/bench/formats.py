@@ -14,7 +14,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ __all__ = [
     "BenchRun",
     "Benchmark",
     "load",
+    "merged",
     "parse_libtest",
     "to_generic",
 ]
@@ -341,6 +342,26 @@ def to_generic(run: BenchRun) -> dict[str, Any]:
         benchmarks.append(entry)
     data["benchmarks"] = benchmarks
     return data
+
+
+# -- several files of one run ------------------------------------------------------------
+
+
+def merged(runs: Sequence[BenchRun]) -> BenchRun:
+    """One run of several result files: a benchmark named in several pools their samples.
+
+    Repeated runs of one suite (libtest's one median per run) become samples this way.
+    """
+    if not runs:
+        msg = "no benchmark results to merge"
+        raise ValueError(msg)
+    out: dict[str, Benchmark] = {}
+    for run in runs:
+        for name, bench in run.benchmarks.items():
+            out[name] = out[name].pooled(bench) if name in out else bench
+    formats = "+".join(dict.fromkeys(r.format for r in runs))
+    sources = ", ".join(dict.fromkeys(r.source for r in runs if r.source))
+    return dataclasses.replace(runs[0], benchmarks=out, format=formats, source=sources)
 
 
 # -- dispatch ----------------------------------------------------------------------------

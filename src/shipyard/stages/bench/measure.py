@@ -1,4 +1,9 @@
-"""Running a benchmark suite: pytest-benchmark, or a configured command; and git facts."""
+"""Running a benchmark suite: a configured command, a toolchain's, or pytest-benchmark.
+
+In that order: `bench.command` / `bench.results` when configured; else, when the
+pytest-benchmark suite (`bench.path`) does not exist, the benchmarks of the
+project's other toolchains (`cargo bench` for Rust); else pytest-benchmark.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,10 @@ from pathlib import Path
 
 from shipyard.config import Config
 from shipyard.errors import ConfigError, GateFailed, ToolMissing
+from shipyard.stages import toolchains
 from shipyard.stages.bench import formats
 from shipyard.stages.bench.history import fingerprint
+from shipyard.stages.toolchains.interface import Toolchain
 from shipyard.tools import ToolEnv
 
 __all__ = ["REQUIREMENTS", "git", "measure", "worktree"]
@@ -66,11 +73,32 @@ def measure(
     bench = config.bench
     if bench.command or bench.results is not None:
         run = _run_command(config, tools, root, env)
+    elif (toolchain := _bench_toolchain(config, root)) is not None:
+        run = _run_toolchain(dataclasses.replace(config, root=root), tools, toolchain, env)
     else:
         run = _run_pytest(config, tools, root, selectors, env)
     machine = fingerprint(python=tools.python_version)
     commit = git(root, "rev-parse", "HEAD")
     return dataclasses.replace(run, machine=machine, commit=commit).renamed(bench.renames)
+
+
+def _bench_toolchain(config: Config, root: Path) -> Toolchain | None:
+    """The toolchain whose benchmarks run: not Python's, and only without a pytest suite."""
+    if (root / config.bench.path).exists():
+        return None
+    chain = toolchains.present(config, root)
+    here = dataclasses.replace(config, root=root)
+    return next((t for t in chain if t.name != "python" and t.has_benchmarks(here)), None)
+
+
+def _run_toolchain(
+    config: Config, tools: ToolEnv, toolchain: Toolchain, env: dict[str, str] | None
+) -> formats.BenchRun:
+    out_dir = config.reports / "bench" / toolchain.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tools = dataclasses.replace(tools, env={**tools.env, **(env or {})}) if env else tools
+    paths = toolchain.bench(config, tools, out_dir=out_dir)
+    return formats.merged([formats.load(path) for path in paths])
 
 
 def _run_command(

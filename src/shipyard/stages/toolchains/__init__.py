@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from shipyard.config import Config
 
-__all__ = ["Toolchain", "available", "detect", "for_config", "get", "names"]
+__all__ = ["Toolchain", "available", "detect", "for_config", "get", "names", "present"]
 
 
 @functools.cache
@@ -82,3 +82,14 @@ def for_config(config: Config) -> tuple[Toolchain, ...]:
         )
         raise ConfigError(msg, path=config.pyproject, key=key)
     return detected
+
+
+def present(config: Config, root: Path | None = None) -> tuple[Toolchain, ...]:
+    """`toolchain = [...]` when set, else those detected in `root` (default: the project's).
+
+    Unlike `for_config`, finding none is no error: for stages that also serve
+    projects no toolchain describes (a configured command, a bare directory).
+    """
+    if config.toolchain is not None:
+        return for_config(config)
+    return detect(config.root if root is None else root)

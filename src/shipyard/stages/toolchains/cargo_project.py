@@ -19,6 +19,7 @@ from shipyard.tools import ToolEnv
 
 __all__ = [
     "binaries",
+    "has_benches",
     "lcov_fraction",
     "licences",
     "locked",
@@ -65,6 +66,17 @@ def _rust_files(root: Path) -> Iterator[Path]:
         for name in files:
             if name.endswith(".rs"):
                 yield Path(folder) / name
+
+
+def has_benches(root: Path) -> bool:
+    """A `benches/` directory, a `[[bench]]` target, or libtest `#[bench]` functions."""
+    if (root / "benches").is_dir():
+        return True
+    try:
+        manifest = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        manifest = {}
+    return bool(manifest.get("bench")) or uses_libtest_bench(root)
 
 
 def uses_libtest_bench(root: Path) -> bool:

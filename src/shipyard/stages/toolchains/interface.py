@@ -214,6 +214,10 @@ class Toolchain(abc.ABC):
         msg = f"the {self.name} toolchain has no benchmark runner"
         raise ToolMissing(msg)
 
+    def has_benchmarks(self, config: Config) -> bool:
+        """Whether the project has benchmarks this toolchain's `bench` runs."""
+        return False
+
     def locked(self, config: Config) -> tuple[Pin, ...]:
         """The dependencies its lock files pin, for the advisory matcher."""
         return ()

@@ -36,7 +36,14 @@ from shipyard.stages.toolchains.interface import (
 )
 from shipyard.tools import Completed, ToolEnv
 
-__all__ = ["TOOLCHAIN", "RustToolchain", "asset_name", "ensure_toolchain", "platform_of"]
+__all__ = [
+    "BENCH_DIR_VARIABLE",
+    "TOOLCHAIN",
+    "RustToolchain",
+    "asset_name",
+    "ensure_toolchain",
+    "platform_of",
+]
 
 _TABLE = "tool.shipyard.rust"
 
@@ -284,13 +291,18 @@ def _coverage(config: Config, tools: ToolEnv) -> CoverageRun:
 # -- bench ---------------------------------------------------------------------------------
 
 
-def _bench(
-    config: Config, tools: ToolEnv, out_dir: Path, extra_args: tuple[str, ...]
-) -> tuple[Path, ...]:
-    # libtest's #[bench] needs nightly; Criterion (or any harness = false bench) runs on stable.
-    nightly = cargo_project.uses_libtest_bench(config.root)
-    ensure_toolchain(config, tools, name=config.rust.nightly if nightly else None)
-    env = _env(config, toolchain=config.rust.nightly if nightly else None)
+#: The variable naming the directory a `harness = false` bench may write generic JSON into.
+BENCH_DIR_VARIABLE = "SHIPYARD_BENCH_DIR"
+
+
+def _cargo_bench(
+    config: Config, tools: ToolEnv, extra_args: tuple[str, ...], harness_dir: Path, *, nightly: bool
+) -> str:
+    env = _env(
+        config,
+        toolchain=config.rust.nightly if nightly else None,
+        **{BENCH_DIR_VARIABLE: str(harness_dir.resolve())},
+    )
     argv = ["cargo", "bench", "--workspace", *_features(config), *extra_args]
     done = tools.run(argv, cwd=config.root, env=env, merge_stderr=True)
     sys.stderr.write(done.stdout)
@@ -298,18 +310,41 @@ def _bench(
         toolchain = f" (on {config.rust.nightly}, for #[bench])" if nightly else ""
         msg = f"cargo bench failed{toolchain}: {_tail(done, 5)}"
         raise ToolMissing(msg)
+    return done.stdout
 
-    # What the bench stage reads: libtest's lines, and Criterion's directory.
+
+def _bench(
+    config: Config, tools: ToolEnv, out_dir: Path, extra_args: tuple[str, ...]
+) -> tuple[Path, ...]:
+    # libtest's #[bench] needs nightly; Criterion (or any harness = false bench) runs on stable.
+    nightly = cargo_project.uses_libtest_bench(config.root)
+    ensure_toolchain(config, tools, name=config.rust.nightly if nightly else None)
+    harness_dir = out_dir / "harness"
+    shutil.rmtree(harness_dir, ignore_errors=True)
+    harness_dir.mkdir(parents=True)
+    for stale in out_dir.glob("libtest-bench*.txt"):
+        stale.unlink()
+
+    # libtest prints one median per benchmark and run: each run is one sample.
     found = []
-    if cargo_output.has_bench_lines(done.stdout):
-        text = out_dir / "libtest-bench.txt"
-        write_atomic(text, done.stdout)
+    for run in range(1, config.rust.bench_runs + 1):
+        output = _cargo_bench(config, tools, extra_args, harness_dir, nightly=nightly)
+        if not cargo_output.has_bench_lines(output):
+            break
+        text = out_dir / f"libtest-bench-{run}.txt"
+        write_atomic(text, output)
         found.append(text)
+
+    # Then Criterion's directory, and what harness = false benches wrote (generic JSON).
     criterion = cargo_project.target_dir(config, tools) / "criterion"
     if any(criterion.rglob("new/estimates.json")):
         found.append(criterion)
+    found += sorted(harness_dir.glob("*.json"))
     if not found:
-        msg = "cargo bench ran no benchmarks (no #[bench] functions and no Criterion output)"
+        msg = (
+            "cargo bench ran no benchmarks: no #[bench] lines, no Criterion output and no "
+            f"generic JSON written into ${BENCH_DIR_VARIABLE}"
+        )
         raise ToolMissing(msg)
     return tuple(found)
 
@@ -390,6 +425,9 @@ class RustToolchain(Toolchain):
         self, config: Config, tools: ToolEnv, *, out_dir: Path, extra_args: tuple[str, ...] = ()
     ) -> tuple[Path, ...]:
         return _bench(config, tools, out_dir, extra_args)
+
+    def has_benchmarks(self, config: Config) -> bool:
+        return cargo_project.has_benches(config.root)
 
     def locked(self, config: Config) -> tuple[Pin, ...]:
         return cargo_project.locked(config.root)

@@ -1,0 +1,180 @@
+"""The audit stage on Cargo projects: Cargo.lock against OSV advisories, crate licences.
+
+The crates.io dependencies are vendored beside each crate (source replacement), so
+cargo writes a real Cargo.lock naming them as crates.io packages without a network.
+The OSV API is a local HTTP server that checks every request it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.rust import apply_cargo_env, cargo_toml, needs_cargo, write_vendored_crate
+from shipyard import config
+from shipyard.report import Severity, Status
+from shipyard.stages.audit import run_audit
+from shipyard.stages.audit.interface import ToolFailed
+from shipyard.tools import ToolEnv
+
+pytestmark = [pytest.mark.slow, needs_cargo]
+
+RUSTSEC = "RUSTSEC-2099-0001"
+ADVISORY = {
+    "id": RUSTSEC,
+    "aliases": ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"],
+    "summary": "smallthing reads past the end of a buffer",
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+    "affected": [
+        {
+            "package": {"name": "smallthing", "ecosystem": "crates.io"},
+            "ranges": [
+                {
+                    "type": "SEMVER",
+                    "events": [{"introduced": "0"}, {"fixed": "1.2.4"}, {"introduced": "2.0.0"}],
+                }
+            ],
+        }
+    ],
+}
+#: A PyPI advisory on a package of the tool environment: a Cargo project must not see it.
+PYPI_ADVISORY = {
+    "id": "PYSEC-2099-1",
+    "affected": [
+        {
+            "package": {"name": "pip", "ecosystem": "PyPI"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+        }
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _offline_cargo(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    apply_cargo_env(monkeypatch, tmp_path_factory.getbasetemp() / "cargo-target")
+
+
+def audit_table(extra: str) -> str:
+    return cargo_toml(
+        extra='[dependencies]\nsmallthing = "=1.2.3"\nfine = "=0.4.0"\n\n'
+        f"[package.metadata.shipyard.audit]\n{extra}"
+    )
+
+
+def crate(root: Path, audit: str) -> Path:
+    deps = {"smallthing": ("1.2.3", "MIT OR Apache-2.0"), "fine": ("0.4.0", "GPL-3.0-only")}
+    return write_vendored_crate(root, deps, {"Cargo.toml": audit_table(audit)})
+
+
+def test_a_locked_crate_in_an_offline_advisory_is_one_finding_with_its_fix(tmp_path: Path) -> None:
+    root = crate(tmp_path / "app", 'checks = ["vulns", "licenses", "sbom"]\nadvisory-db = "osv"\n')
+    (root / "osv/crates/smallthing").mkdir(parents=True)
+    (root / f"osv/crates/smallthing/{RUSTSEC}.json").write_text(json.dumps(ADVISORY))
+    (root / "osv/PYSEC-2099-1.json").write_text(json.dumps(PYPI_ADVISORY))
+    assert (
+        'name = "smallthing"\nversion = "1.2.3"\nsource = "registry+'
+        in (root / "Cargo.lock").read_text()
+    )
+
+    result = run_audit(config.load(root), tool_env=ToolEnv())
+
+    (vuln,) = [f for f in result.findings if f.tool == "advisory-db"]
+    assert (vuln.rule, vuln.path, vuln.severity) == (RUSTSEC, "Cargo.lock", Severity.HIGH)
+    assert vuln.extra["fixed_versions"] == ["1.2.4"]
+    assert (vuln.extra["package"], vuln.extra["version"]) == ("smallthing", "1.2.3")
+    assert sorted(vuln.extra["aliases"]) == ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"]
+    # The licence of every linked crate, from `cargo metadata`, through the same policy.
+    (licence,) = [f for f in result.findings if f.tool == "licenses"]
+    assert licence.rule == "license/denied"
+    assert licence.message.startswith("fine 0.4.0: licence GPL-3.0-only from Cargo.toml of fine")
+    assert result.metrics["licenses.packages"] == 2
+    # Only Cargo.lock was audited: not the Python tool environment running the audit.
+    assert result.metrics["vulns.audited"] == 2
+    assert result.status is Status.FAILED
+    assert "denied licence(s): fine" in result.reason
+    assert "sbom skipped: cyclonedx-py describes Python projects" in result.reason
+    assert not (root / ".shipyard/reports/audit/sbom.cdx.json").exists()
+
+
+def test_a_fixed_crate_passes_and_the_sbom_skip_stays_visible(tmp_path: Path) -> None:
+    root = crate(tmp_path / "fixed", 'checks = ["vulns", "sbom"]\nadvisory-db = "osv"\n')
+    (root / "osv").mkdir()
+    (root / "osv/advisory.json").write_text(
+        json.dumps(ADVISORY).replace('"fixed": "1.2.4"', '"fixed": "1.2.3"')
+    )
+    result = run_audit(config.load(root), tool_env=ToolEnv())
+    assert result.status is Status.PASSED
+    assert result.findings == []
+    assert result.reason.startswith("sbom skipped: ")
+
+
+# -- online: the OSV API ------------------------------------------------------------------
+
+
+class _Osv(BaseHTTPRequestHandler):
+    """A stand-in for api.osv.dev (unreachable here); checks every request it gets."""
+
+    seen: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.path == "/v1/query"
+        assert self.headers["Content-Type"] == "application/json"
+        assert set(body) == {"package", "version"}
+        assert body["package"]["ecosystem"] == "crates.io"
+        self.seen.append(body)
+        answer = {"vulns": [ADVISORY]} if body["package"]["name"] == "smallthing" else {}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def osv_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Osv,), {"seen": seen}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1/query", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_online_the_osv_api_is_asked_about_each_locked_crate(
+    tmp_path: Path, osv_api: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, seen = osv_api
+    root = crate(tmp_path / "online", f'checks = ["vulns"]\nosv-url = "{url}"\n')
+
+    result = run_audit(config.load(root), tool_env=ToolEnv())
+
+    (vuln,) = result.findings
+    assert (vuln.rule, vuln.tool, vuln.extra["fixed_versions"]) == (RUSTSEC, "osv", ["1.2.4"])
+    assert sorted((b["package"]["name"], b["version"]) for b in seen) == [
+        ("fine", "0.4.0"),
+        ("smallthing", "1.2.3"),
+    ]
+    assert result.status is Status.FAILED
+
+
+def test_online_an_unreachable_osv_api_names_the_offline_way(tmp_path: Path) -> None:
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1/query"
+    root = crate(tmp_path / "offline", f'checks = ["vulns"]\nosv-url = "{url}"\n')
+    with pytest.raises(ToolFailed, match=r"could not be asked about .*set .*advisory-db"):
+        run_audit(config.load(root), tool_env=ToolEnv())
