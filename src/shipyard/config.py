@@ -8,6 +8,7 @@ the JSON schema shipped in the package are all derived from those fields.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import datetime as dt
 import difflib
@@ -957,13 +958,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(msg, path=path) from None
 
 
-def _legacy_name(data: Mapping[str, Any]) -> str | None:
-    """The name of a project whose metadata is not in [project] (poetry's own table, flit 2)."""
+def _legacy_name(data: Mapping[str, Any], root: Path) -> str | None:
+    """The name of a project whose metadata is not in [project]: poetry, flit 2, setup.cfg."""
     tool = data.get("tool") or {}
     for table in (tool.get("poetry") or {}, (tool.get("flit") or {}).get("metadata") or {}):
         name = table.get("name") or table.get("module")
         if isinstance(name, str) and name:
             return name
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except configparser.Error:
+            return None
+        name = parser.get("metadata", "name", fallback="").strip()
+        return name or None
     return None
 
 
@@ -971,7 +981,7 @@ def _project_meta(data: Mapping[str, Any], root: Path) -> ProjectMeta:
     project = data.get("project") or {}
     optional = project.get("optional-dependencies") or {}
     return ProjectMeta(
-        name=str(project.get("name") or _legacy_name(data) or root.resolve().name),
+        name=str(project.get("name") or _legacy_name(data, root) or root.resolve().name),
         version=project.get("version"),
         requires_python=project.get("requires-python"),
         dependencies=tuple(project.get("dependencies") or ()),

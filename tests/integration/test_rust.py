@@ -172,6 +172,8 @@ def test_a_failing_test_fails_its_target_in_the_ci_summary(tmp_path: Path, host:
     assert "off by one" in finding["message"]
 
 
+# Timing on a shared 2-core machine: one rerun when load swamped the 25 % (pytest-rerunfailures).
+@pytest.mark.flaky(reruns=1)
 def test_a_25_percent_slower_bench_fails_bench_in_the_ci_summary(
     tmp_path: Path, host: str, ci
 ) -> None:
