@@ -147,8 +147,8 @@ class WorkflowsConfig:
     )
     sessions: tuple[str, ...] | None = option(
         None,
-        help="nox sessions that get a job in ci.yml. Default: each of lint, audit, test, "
-        "coverage, bench, docker that the noxfile has.",
+        help="nox sessions that get a job in ci.yml. Default: each stage of "
+        "tool.shipyard.pipeline that the noxfile has.",
     )
     timeouts: Mapping[str, int] = option(
         {},
@@ -713,6 +713,12 @@ class DockerConfig:
     push_attempts: int = option(3, help="Tries per push before giving up.", check=_positive)
 
 
+def _pipeline_needs(value: Any) -> str | None:
+    if "coverage" in value and "test" not in value:
+        return "'test' in the list too: coverage combines the test runs' data"
+    return None
+
+
 # -- custom stages -------------------------------------------------------------------------
 
 
@@ -772,6 +778,13 @@ class Config:
     audit: AuditConfig = option(AuditConfig, help="The audit stage.")
     matrix: MatrixConfig = option(
         MatrixConfig, help="The build matrix: Pythons, platforms, selectors and runners."
+    )
+    pipeline: tuple[Literal["lint", "audit", "test", "coverage", "bench", "docker"], ...] = option(
+        ["lint", "audit", "test", "coverage", "bench", "docker"],
+        help="shipyard's own stages in the pipeline: `nox -s ci`, `invoke ci` and the jobs "
+        "of ci.yml. A stage left out still runs alone (`nox -s audit`); custom stages "
+        "always join.",
+        check=_pipeline_needs,
     )
     stages: Mapping[str, StageConfig] = option(
         {}, help="Custom stages by name; they join the pipeline graph, nox and the workflows."

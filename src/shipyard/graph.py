@@ -239,7 +239,9 @@ def _check_needs(name: str, spec: StageConfig, known: Sequence[str], config: Con
         if need in known:
             continue
         key = f"{_TABLE}.{name}.needs"
-        if need in BUILTIN_NEEDS:
+        if need in BUILTIN_NEEDS and need not in config.pipeline:
+            msg = f"'{need}' is a built-in stage left out of tool.shipyard.pipeline."
+        elif need in BUILTIN_NEEDS:
             msg = f"'{need}' is a built-in stage, but the noxfile has no '{need}' session."
         else:
             close = difflib.get_close_matches(need, known, n=1)
@@ -280,7 +282,7 @@ def stage_specs(config: Config, sessions: Iterable[str]) -> tuple[StageSpec, ...
     Built-in stages without a session are left out, and so are needs on them;
     custom stages are checked (names, needs, cycles, report files) here.
     """
-    present = set(sessions)
+    present = set(sessions).difference(n for n in BUILTIN_NEEDS if n not in config.pipeline)
     builtin = [
         StageSpec(name=name, needs=tuple(n for n in needs if n in present))
         for name, needs in BUILTIN_NEEDS.items()

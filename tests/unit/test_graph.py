@@ -47,6 +47,29 @@ def test_a_stage_without_its_session_is_left_out_and_so_are_needs_on_it(tmp_path
     assert {s.name: s.needs for s in with_docker}["docker"] == ("test",)
 
 
+def test_stages_left_out_of_the_pipeline_leave_the_graph(tmp_path: Path) -> None:
+    cfg = load(tmp_path, '[tool.shipyard]\npipeline = ["lint", "test", "coverage"]\n')
+    assert cfg.pipeline == ("lint", "test", "coverage")
+    specs = graph.stage_specs(cfg, ALL)
+    assert {s.name: s.needs for s in specs} == {"lint": (), "test": (), "coverage": ("test",)}
+    no_audit = load(tmp_path, '[tool.shipyard]\npipeline = ["test", "docker"]\n')
+    assert {s.name: s.needs for s in graph.stage_specs(no_audit, ALL)}["docker"] == ("test",)
+
+
+def test_coverage_in_the_pipeline_needs_test(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[tool.shipyard]\npipeline = ["lint", "coverage"]\n')
+    assert caught.value.key == "tool.shipyard.pipeline"
+    assert "'test' in the list too" in str(caught.value)
+
+
+def test_an_unknown_stage_in_the_pipeline(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[tool.shipyard]\npipeline = ["lint", "audti"]\n')
+    assert caught.value.key == "tool.shipyard.pipeline[1]"
+    assert "audit" in str(caught.value)
+
+
 def test_every_test_target_is_its_own_node_and_coverage_needs_them_all(tmp_path: Path) -> None:
     pipeline = graph.build(load(tmp_path), ALL, targets=[target("3.11"), target("3.12")])
     tests = ("test-cp311-linux_x86_64", "test-cp312-linux_x86_64")
@@ -219,6 +242,14 @@ def test_needs_naming_an_unknown_stage(tmp_path: Path) -> None:
 def test_needs_a_builtin_stage_whose_session_is_missing(tmp_path: Path) -> None:
     error = bad(tmp_path, '[tool.shipyard.stages.a]\ncommands = ["true"]\nneeds = ["audit"]\n')
     assert "'audit' is a built-in stage, but the noxfile has no 'audit' session" in str(error)
+
+
+def test_needs_a_builtin_stage_left_out_of_the_pipeline(tmp_path: Path) -> None:
+    text = '[tool.shipyard]\npipeline = ["lint"]\n'
+    text += '[tool.shipyard.stages.a]\ncommands = ["true"]\nneeds = ["audit"]\n'
+    error = bad(tmp_path, text)
+    assert error.key == "tool.shipyard.stages.a.needs"
+    assert "'audit' is a built-in stage left out of tool.shipyard.pipeline" in str(error)
 
 
 def test_two_stages_writing_the_same_report(tmp_path: Path) -> None:

@@ -39,6 +39,10 @@ def everything(tmp_path: Path, **kw: Any) -> dict[str, str]:
     return generate.render(load(tmp_path, **kw), made)
 
 
+def load_yaml_all(files: dict[str, str]) -> dict[str, Any]:
+    return {name: load_yaml(text) for name, text in files.items()}
+
+
 def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in doc["jobs"].values() for step in job["steps"]]
 
@@ -150,6 +154,15 @@ def test_install_and_python_and_timeouts_come_from_the_config(tmp_path: Path) ->
     assert ci["jobs"]["test"]["timeout-minutes"] == 60
     assert {"run": "python -m pip install ."} in lint["steps"]
     assert lint["steps"][1]["with"]["python-version"] == "3.13"
+
+
+def test_the_pipeline_setting_picks_the_jobs_as_it_picks_the_stages(tmp_path: Path) -> None:
+    tool = 'pipeline = ["lint", "test", "coverage", "docker"]\n'
+    made = load_yaml_all(everything(tmp_path, tool=tool))
+    assert list(made["ci.yml"]["jobs"]) == ["lint", "test", "coverage", "docker"]
+    assert made["ci.yml"]["jobs"]["docker"]["needs"] == ["test"]
+    # The audit session still exists: the scheduled security workflow still runs it.
+    assert "audit" in made["security.yml"]["jobs"]
 
 
 def test_configured_sessions_pick_the_jobs_and_may_add_the_projects_own(tmp_path: Path) -> None:

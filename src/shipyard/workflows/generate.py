@@ -304,7 +304,7 @@ def _ci_sessions(config: Config, inputs: Inputs) -> list[str]:
     available = inputs.session_names
     chosen = config.workflows.sessions
     if chosen is None:
-        return [name for name in STAGE_SESSIONS if name in available]
+        return [n for n in STAGE_SESSIONS if n in available and n in config.pipeline]
     for index, name in enumerate(chosen):
         key = f"{_TABLE}.sessions[{index}]"
         if name == "ci":
