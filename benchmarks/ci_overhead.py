@@ -1,6 +1,6 @@
 """How much does `nox -s ci` cost over running the same tools by hand?
 
-Builds a sample project (20 modules, 200 tests, mypy strict) in a temp dir,
+Builds a sample project (20 modules, 180 tests, mypy strict; `--modules N`) in a temp dir,
 then times, with every environment already prepared:
 
 - shipyard: `nox -s ci` (lint + test + coverage + summary: the sample's
@@ -12,7 +12,7 @@ then times, with every environment already prepared:
 Each is run ROUNDS times, alternating, after one warm-up; the medians and
 their ratio are printed. Target: ratio <= 1.10.
 
-    python benchmarks/ci_overhead.py [--rounds 5]
+    python benchmarks/ci_overhead.py [--rounds 5] [--modules 20]
 """
 
 from __future__ import annotations
@@ -74,12 +74,12 @@ def test_counter() -> None:
 """
 
 
-def make_project(root: Path) -> None:
+def make_project(root: Path, modules: int = 20) -> None:
     pkg = root / "src" / "sample"
     (root / "tests").mkdir(parents=True)
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text('"""Sample."""\n')
-    for i in range(20):
+    for i in range(modules):
         (pkg / f"mod{i}.py").write_text(MODULE.format(i=i).lstrip())
         (root / "tests" / f"test_mod{i}.py").write_text(TESTS.format(i=i).lstrip())
     (root / "pyproject.toml").write_text(
@@ -187,13 +187,16 @@ def direct(root: Path, venv: Path, env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--modules", type=int, default=20, help="sample size: modules, each with 9 tests"
+    )
     args = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "GITHUB_ACTIONS")}
     env["NO_COLOR"] = "1"
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
         root = Path(tmp) / "sample"
-        make_project(root)
+        make_project(root, args.modules)
 
         # Prepare both sides once: nox's session venvs, and one hand-made venv.
         venv = Path(tmp) / "venv"
@@ -222,7 +225,7 @@ def main() -> None:
         shutil.rmtree(root / ".direct", ignore_errors=True)
 
     s, d = statistics.median(shipyard_times), statistics.median(direct_times)
-    print(f"rounds: {args.rounds}")
+    print(f"rounds: {args.rounds}, sample: {args.modules} modules, {9 * args.modules} tests")
     for label, median, times in (
         ("nox -s ci (warm)", s, shipyard_times),
         ("tools run directly", d, direct_times),

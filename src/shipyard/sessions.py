@@ -34,7 +34,7 @@ from shipyard.report import (
     write_atomic,
     write_result,
 )
-from shipyard.stages import audit, coverage, custom, lint, test, toolchains
+from shipyard.stages import coverage, custom, lint, test, toolchains
 from shipyard.stages.toolchains.interface import Requirements, SessionStage, Toolchain
 from shipyard.tools import ToolEnv
 from shipyard.workflows import check as workflows_check
@@ -325,6 +325,10 @@ def coverage_session(session: nox.Session) -> None:
 @nox.session(name="audit", venv_backend=_BACKEND, reuse_venv=True)
 def audit_session(session: nox.Session) -> None:
     """Vulnerable dependencies, bandit, secrets in tree and history, licences and an SBOM."""
+    # Imported here, as bench and docker are: httpx and the SPDX tables cost every other
+    # nox start (one a stage under `invoke ci`) about a tenth of a second.
+    from shipyard.stages import audit  # noqa: PLC0415
+
     install(session, audit.REQUIREMENTS, project_extras=requirements("audit").project_extras)
     record(session, "audit", lambda: audit.run_audit(_CONFIG, tool_env=tool_env(session)))
 
