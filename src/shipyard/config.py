@@ -147,8 +147,9 @@ class WorkflowsConfig:
     )
     sessions: tuple[str, ...] | None = option(
         None,
-        help="nox sessions that get a job in ci.yml. Default: each stage of "
-        "tool.shipyard.pipeline that the noxfile has.",
+        help="nox sessions that get a job in ci.yml. Default: what `nox -s ci` runs, each "
+        "stage of tool.shipyard.pipeline that the noxfile has and every custom stage "
+        "(tool.shipyard.stages), its `needs` mapped to jobs.",
     )
     timeouts: Mapping[str, int] = option(
         {},

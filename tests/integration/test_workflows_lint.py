@@ -101,6 +101,10 @@ SAMPLES = {
             [tool.shipyard.matrix]
             platforms = ["linux_x86_64", "macos_x86_64"]
             skip = ["cp314-*"]
+
+            [tool.shipyard.stages.migrations]
+            commands = ["alembic check"]
+            needs = ["test", "audit"]
         """,
         "src/full_app/__init__.py": "",
         "tests/test_full.py": "def test_it(): pass\n",
@@ -165,7 +169,9 @@ def test_samples_get_the_jobs_their_sessions_and_flows_call_for(tmp_path: Path) 
     _, full = generate_sample(tmp_path, "full")
     assert sorted(full) == ["ci.yml", "monitor.yml", "release.yml", "security.yml"]
     ci = load_yaml(full["ci.yml"])
-    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench", "docker"]
+    jobs = ["lint", "audit", "test", "coverage", "bench", "docker", "migrations"]
+    assert list(ci["jobs"]) == jobs
+    assert ci["jobs"]["migrations"]["needs"] == ["test", "audit"]
     assert "path: build/reports/coverage/\n" in full["ci.yml"]
     release = load_yaml(full["release.yml"])
     assert list(release["jobs"]) == ["build", "github-release", "publish", "images"]

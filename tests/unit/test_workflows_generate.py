@@ -173,6 +173,45 @@ def test_configured_sessions_pick_the_jobs_and_may_add_the_projects_own(tmp_path
     assert ci["jobs"]["docs"]["timeout-minutes"] == 30
 
 
+CUSTOM_STAGES = """
+[tool.shipyard.stages.docs]
+commands = ["sphinx-build -W docs build/docs"]
+needs = ["test"]
+
+[tool.shipyard.stages.migrations]
+commands = ["alembic check"]
+needs = ["docs", "audit"]
+
+[tool.shipyard.stages.spelling]
+commands = ["codespell"]
+"""
+
+
+def test_custom_stages_get_a_job_with_the_needs_of_the_graph(tmp_path: Path) -> None:
+    made = inputs((*ALL_SESSIONS, "migrations", "spelling"))
+    ci = generate.build(load(tmp_path, CUSTOM_STAGES), made)["ci.yml"]
+    assert list(ci["jobs"])[-3:] == ["docs", "migrations", "spelling"]
+    assert ci["jobs"]["docs"]["needs"] == ["test"]
+    assert ci["jobs"]["migrations"]["needs"] == ["docs", "audit"]
+    assert "needs" not in ci["jobs"]["spelling"]
+    assert ci["jobs"]["migrations"]["steps"][-1] == {"run": "nox -s migrations"}
+
+
+def test_a_need_without_a_job_stands_for_what_that_stage_needs(tmp_path: Path) -> None:
+    tool = 'pipeline = ["lint", "test"]\n' + CUSTOM_STAGES.replace('"audit"', '"lint"')
+    tool += '\n[tool.shipyard.workflows]\nsessions = ["lint", "migrations"]\n'
+    made = inputs(("lint", "test", "docs", "migrations", "spelling", "ci"))
+    ci = generate.build(load(tmp_path, tool), made)["ci.yml"]
+    # docs and test have no job here: migrations waits for what is left of its chain.
+    assert list(ci["jobs"]) == ["lint", "migrations"]
+    assert ci["jobs"]["migrations"]["needs"] == ["lint"]
+
+
+def test_a_custom_stage_without_a_session_gets_no_job(tmp_path: Path) -> None:
+    ci = generate.build(load(tmp_path, CUSTOM_STAGES), inputs(ALL_SESSIONS))["ci.yml"]
+    assert list(ci["jobs"])[-1] == "docs"
+
+
 def test_a_configured_session_the_noxfile_lacks_is_an_error(tmp_path: Path) -> None:
     cfg = load(tmp_path, '[tool.shipyard.workflows]\nsessions = ["lint", "typecheck"]\n')
     with pytest.raises(ConfigError) as info:

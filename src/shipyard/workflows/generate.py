@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shipyard import matrix
+from shipyard import graph, matrix
 from shipyard.config import Config
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing
 from shipyard.stages import toolchains
@@ -196,8 +196,10 @@ def _write(why: str) -> Commented:
     return Commented("write", why)
 
 
-def _session_job(config: Config, name: str) -> dict[str, Any]:
+def _session_job(config: Config, name: str, *, needs: Sequence[str] = ()) -> dict[str, Any]:
     steps = [*_prelude(config), {"run": f"nox -s {name}"}]
+    if needs:
+        return _job(config, name, needs=list(needs), permissions=_READ, steps=steps)
     return _job(config, name, permissions=_READ, steps=steps)
 
 
@@ -300,11 +302,18 @@ def _docker_job(config: Config, needs: Sequence[str]) -> dict[str, Any]:
 
 
 def _ci_sessions(config: Config, inputs: Inputs) -> list[str]:
-    """The sessions with a job in ci.yml: configured, or every stage session there is."""
+    """The sessions with a job in ci.yml: configured, or every stage of the pipeline there is.
+
+    By default that is each built-in stage of `pipeline` and each custom stage
+    whose session the noxfile has: what `nox -s ci` runs.
+    """
     available = inputs.session_names
     chosen = config.workflows.sessions
     if chosen is None:
-        return [n for n in STAGE_SESSIONS if n in available and n in config.pipeline]
+        builtin = [n for n in STAGE_SESSIONS if n in available and n in config.pipeline]
+        # The custom stages in graph order, checked as `nox -s ci` checks them.
+        custom = [n for n in _stage_needs(config, inputs) if n in config.stages]
+        return [*builtin, *(n for n in custom if n in available)]
     for index, name in enumerate(chosen):
         key = f"{_TABLE}.sessions[{index}]"
         if name == "ci":
@@ -319,23 +328,39 @@ def _ci_sessions(config: Config, inputs: Inputs) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def _stage_needs(config: Config, inputs: Inputs) -> dict[str, tuple[str, ...]]:
+    """What each stage of the pipeline graph needs, as `graph.stage_specs` says."""
+    return {spec.name: spec.needs for spec in graph.stage_specs(config, inputs.session_names)}
+
+
+def _needed_jobs(name: str, needs: Mapping[str, Sequence[str]], jobs: Sequence[str]) -> list[str]:
+    """The jobs `name` waits for: its needs, a need without a job standing for its own."""
+    found: list[str] = []
+    for need in needs.get(name, ()):
+        found += [need] if need in jobs else _needed_jobs(need, needs, jobs)
+    return list(dict.fromkeys(found))
+
+
 def _ci_jobs(config: Config, inputs: Inputs) -> Spaced:
     names = _ci_sessions(config, inputs)
+    # Coverage combines the test jobs' data: without a test job it has nothing to do.
+    made = [n for n in names if n != "coverage" or "test" in names]
+    needs = _stage_needs(config, inputs) if config.stages else {}
     jobs = Spaced()
-    for name in (*(n for n in STAGE_SESSIONS if n in names), *names):
+    for name in (*(n for n in STAGE_SESSIONS if n in made), *made):
         if name in jobs:
             continue
         if name == "test":
             jobs[name] = _test_job(config, inputs)
-        elif name == "coverage" and "test" in names:
+        elif name == "coverage":
             jobs[name] = _coverage_job(config, inputs)
         elif name == "bench":
             jobs[name] = _bench_job(config)
         elif name == "docker":
-            needs = [n for n in ("test", "audit") if n in names]
-            jobs[name] = _docker_job(config, needs)
-        elif name != "coverage":
-            jobs[name] = _session_job(config, name)
+            jobs[name] = _docker_job(config, [n for n in ("test", "audit") if n in made])
+        else:
+            # A custom stage waits for the jobs of the stages it needs, as in `nox -s ci`.
+            jobs[name] = _session_job(config, name, needs=_needed_jobs(name, needs, made))
     return jobs
 
 
