@@ -370,18 +370,17 @@ def bench_session(session: nox.Session) -> None:
     The stage runs inside the session's environment, which holds shipyard[bench]
     (numpy, scipy, ruptures, matplotlib) next to pytest-benchmark and the project.
     """
-    from shipyard.stages.bench.measure import REQUIREMENTS  # noqa: PLC0415
+    from shipyard.stages.bench.measure import REQUIREMENTS, missing_suite  # noqa: PLC0415
 
-    bench = _CONFIG.bench
-    pytest_suite = (_CONFIG.root / bench.path).exists()
-    others = [t for t in _TOOLCHAINS if t.name != "python" and t.has_benchmarks(_CONFIG)]
-    if not (bench.command or bench.results or pytest_suite or others):
-        why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
-        why += "".join(f"; no {t.name} benchmarks" for t in _TOOLCHAINS if t.name != "python")
+    why = missing_suite(_CONFIG, _TOOLCHAINS)
+    if why is not None:
         record(
             session, "bench", lambda: StageResult(stage="bench", status=Status.SKIPPED, reason=why)
         )
         return
+    bench = _CONFIG.bench
+    pytest_suite = (_CONFIG.root / bench.path).exists()
+    others = [t for t in _TOOLCHAINS if t.name != "python" and t.has_benchmarks(_CONFIG)]
     own = _CONFIG.project is not None and _CONFIG.project.name == "shipyard"
     extras = ("bench",) if own else requirements("bench").project_extras
     # pytest-benchmark only for a pytest suite; cargo bench and the like come from PATH.

@@ -69,6 +69,8 @@ def test_a_cargo_project_s_workflows_are_lint_clean(tmp_path: Path) -> None:
     files = {
         "Cargo.toml": CARGO,
         "src/main.rs": "fn main() {}\n",
+        # Cargo benchmarks give the bench stage work; no Dockerfile, no docker job.
+        "benches/speed.rs": "fn main() {}\n",
         "noxfile.py": NOXFILE,
         "tasks.py": TASKS,
     }
@@ -79,7 +81,7 @@ def test_a_cargo_project_s_workflows_are_lint_clean(tmp_path: Path) -> None:
     assert zizmor(workflows) == []
 
     ci = load_yaml(rendered["ci.yml"])
-    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench", "docker"]
+    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench"]
     test_job = ci["jobs"]["test"]
     targets = [entry["target"] for entry in test_job["strategy"]["matrix"]["include"]]
     assert targets == [
@@ -100,7 +102,8 @@ def test_a_cargo_project_s_workflows_are_lint_clean(tmp_path: Path) -> None:
     init = security["jobs"]["codeql"]["steps"][1]
     assert init["with"]["languages"] == "rust"
     release = load_yaml(rendered["release.yml"])
-    assert list(release["jobs"]) == ["build", "github-release", "images"]  # no PyPI for a crate
+    # No PyPI for a crate, and no images without a Dockerfile.
+    assert list(release["jobs"]) == ["build", "github-release"]
 
 
 def test_a_python_package_with_a_rust_core_gets_both(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ ns.add_task(monitor)
 """
 
 SAMPLES = {
-    # A flat package for one Python on Linux, no tasks.py: ci and security only.
+    # A flat package for one Python on Linux, no tasks.py: ci and security only. No
+    # benchmarks and no Dockerfile: no bench and no docker job.
     "flat": {
         "pyproject.toml": """
             [project]
@@ -108,6 +109,8 @@ SAMPLES = {
         """,
         "src/full_app/__init__.py": "",
         "tests/test_full.py": "def test_it(): pass\n",
+        "benchmarks/test_speed.py": "def test_speed(benchmark): benchmark(sum, [1, 2])\n",
+        "docker/Dockerfile.cpu": "FROM python:3.12-slim\n",
         "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n" + MORE_SESSIONS,
         "tasks.py": "from shipyard.flows import *  # noqa: F403\n" + MORE_FLOWS,
     },
@@ -149,7 +152,7 @@ def test_samples_get_the_jobs_their_sessions_and_flows_call_for(tmp_path: Path) 
     _, flat = generate_sample(tmp_path, "flat")
     assert sorted(flat) == ["ci.yml", "security.yml"]
     ci = load_yaml(flat["ci.yml"])
-    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage", "bench", "docker"]
+    assert list(ci["jobs"]) == ["lint", "audit", "test", "coverage"]
     assert ci["jobs"]["test"]["strategy"]["matrix"]["include"] == [
         {
             "id": "cp311-linux_x86_64",

@@ -28,6 +28,14 @@ def load(tmp_path: Path, tool: str = "") -> config.Config:
     return config.load(write_project(tmp_path, tool=tool))
 
 
+def with_bench_and_images(root: Path) -> Path:
+    """A benchmark suite and a Dockerfile: the bench and docker stages have work to do."""
+    (root / "benchmarks").mkdir()
+    (root / "docker").mkdir()
+    (root / "docker" / "Dockerfile.cpu").write_text("FROM python:3.12-slim\n")
+    return root
+
+
 def everything(tmp_path: Path, **kw: Any) -> dict[str, str]:
     targets = (target("3.11"), target("3.12"), target("3.13", "windows", "amd64"))
     made = inputs(
@@ -36,7 +44,9 @@ def everything(tmp_path: Path, **kw: Any) -> dict[str, str]:
         targets=targets,
         flows=("ci", "release", "monitor"),
     )
-    return generate.render(load(tmp_path, **kw), made)
+    cfg = load(tmp_path, **kw)
+    with_bench_and_images(tmp_path)
+    return generate.render(cfg, made)
 
 
 def load_yaml_all(files: dict[str, str]) -> dict[str, Any]:
@@ -98,6 +108,47 @@ def test_ci_has_one_job_per_session_that_exists(tmp_path: Path) -> None:
     assert "audit" not in few["security.yml"]["jobs"]
     assert "release.yml" not in few
     assert "monitor.yml" not in few
+
+
+def test_no_bench_job_without_a_suite_and_no_image_jobs_without_variants(
+    tmp_path: Path,
+) -> None:
+    made = inputs(ALL_SESSIONS, flows=("ci", "release"))
+    bare = generate.build(load(tmp_path), made)
+    assert list(bare["ci.yml"]["jobs"]) == ["lint", "audit", "test", "coverage"]
+    assert list(bare["release.yml"]["jobs"]) == ["build", "github-release", "publish"]
+
+    # What makes the sessions run them makes the jobs come back: a drift to regenerate.
+    (tmp_path / "benchmarks").mkdir()
+    cfg = config.load(tmp_path)
+    assert list(generate.build(cfg, made)["ci.yml"]["jobs"])[-1] == "bench"
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile.minimal").write_text("FROM scratch\n")
+    built = generate.build(cfg, made)
+    assert list(built["ci.yml"]["jobs"])[-2:] == ["bench", "docker"]
+    assert list(built["release.yml"]["jobs"])[-1] == "images"
+
+
+def test_configured_variants_or_a_bench_command_are_work_too(tmp_path: Path) -> None:
+    tool = """
+    [tool.shipyard.bench]
+    command = ["cargo", "bench"]
+    results = "target/bench.json"
+
+    [tool.shipyard.docker.variants.app]
+    dockerfile = "Containerfile"
+    """
+    cfg = load(tmp_path, textwrap.dedent(tool))
+    jobs = generate.build(cfg, inputs(ALL_SESSIONS))["ci.yml"]["jobs"]
+    assert list(jobs)[-2:] == ["bench", "docker"]
+
+
+def test_a_need_on_bench_without_a_suite_stands_for_what_bench_needs(tmp_path: Path) -> None:
+    tool = '[tool.shipyard.stages.perf-report]\ncommands = ["true"]\nneeds = ["bench"]\n'
+    made = inputs((*ALL_SESSIONS, "perf-report"))
+    ci = generate.build(load(tmp_path, tool), made)["ci.yml"]
+    assert "bench" not in ci["jobs"]
+    assert ci["jobs"]["perf-report"]["needs"] == ["lint"]
 
 
 def test_triggers_read_back_with_on_as_a_string(tmp_path: Path) -> None:

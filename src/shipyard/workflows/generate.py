@@ -328,6 +328,34 @@ def _ci_sessions(config: Config, inputs: Inputs) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def _nothing_to_run(config: Config, inputs: Inputs, name: str, names: Sequence[str]) -> bool:
+    """Whether the job of stage `name` could only skip: it gets none.
+
+    Bench and docker ask what their sessions ask before skipping, so adding a
+    benchmark suite or a Dockerfile later shows as drift (`--check`).
+    """
+    if name == "coverage":
+        # Coverage combines the test jobs' data: without a test job it has nothing to do.
+        return "test" not in names
+    if name == "bench":
+        # Imported here, as the sessions do: the bench stage's modules cost every nox start.
+        from shipyard.stages.bench.measure import missing_suite  # noqa: PLC0415
+
+        chain = [toolchains.get(t) for t in inputs.toolchains]
+        return missing_suite(config, chain) is not None
+    if name == "docker":
+        return not _image_variants(config)
+    return False
+
+
+def _image_variants(config: Config) -> bool:
+    """Whether the project has image variants; without them the docker stage skips."""
+    # Imported here: the docker stage's package loads python-on-whales (0.15 s).
+    from shipyard.stages.docker.meta import variant_settings  # noqa: PLC0415
+
+    return bool(variant_settings(config))
+
+
 def _stage_needs(config: Config, inputs: Inputs) -> dict[str, tuple[str, ...]]:
     """What each stage of the pipeline graph needs, as `graph.stage_specs` says."""
     return {spec.name: spec.needs for spec in graph.stage_specs(config, inputs.session_names)}
@@ -343,8 +371,7 @@ def _needed_jobs(name: str, needs: Mapping[str, Sequence[str]], jobs: Sequence[s
 
 def _ci_jobs(config: Config, inputs: Inputs) -> Spaced:
     names = _ci_sessions(config, inputs)
-    # Coverage combines the test jobs' data: without a test job it has nothing to do.
-    made = [n for n in names if n != "coverage" or "test" in names]
+    made = [n for n in names if not _nothing_to_run(config, inputs, n, names)]
     needs = _stage_needs(config, inputs) if config.stages else {}
     jobs = Spaced()
     for name in (*(n for n in STAGE_SESSIONS if n in made), *made):
@@ -485,7 +512,7 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
 
 def _more_release_jobs(config: Config, inputs: Inputs, jobs: Spaced) -> Spaced:
     token = {"GITHUB_TOKEN": "${{ github.token }}"}
-    if "docker" in inputs.session_names:
+    if "docker" in inputs.session_names and _image_variants(config):
         steps = [*_prelude(config), {"run": "invoke release --ci --step images", "env": token}]
         permissions = {"contents": "read", "packages": _write("to push the images")}
         jobs["images"] = _job(

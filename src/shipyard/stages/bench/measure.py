@@ -23,7 +23,7 @@ from shipyard.stages.bench.history import fingerprint
 from shipyard.stages.toolchains.interface import Toolchain
 from shipyard.tools import ToolEnv
 
-__all__ = ["REQUIREMENTS", "git", "measure", "worktree"]
+__all__ = ["REQUIREMENTS", "git", "measure", "missing_suite", "worktree"]
 
 #: What the bench session installs besides the project.
 REQUIREMENTS = ("pytest", "pytest-benchmark>=4")
@@ -55,6 +55,22 @@ def _pytest_argv(config: Config, raw: Path, selectors: Sequence[str]) -> list[st
     argv += [*config.bench.pytest_args]
     argv += list(selectors) or [config.bench.path.as_posix()]
     return argv
+
+
+def missing_suite(config: Config, chain: Sequence[Toolchain]) -> str | None:
+    """Why the bench stage has nothing to run, or None when the project has benchmarks.
+
+    `chain` is the project's toolchains. The bench session skips with this
+    reason, and the workflow generator writes no bench job for it.
+    """
+    bench = config.bench
+    others = [t for t in chain if t.name != "python"]
+    if bench.command or bench.results or (config.root / bench.path).exists():
+        return None
+    if any(t.has_benchmarks(config) for t in others):
+        return None
+    why = f"no benchmark suite: '{bench.path.as_posix()}' does not exist (docs/bench.md)"
+    return why + "".join(f"; no {t.name} benchmarks" for t in others)
 
 
 def measure(
