@@ -152,6 +152,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     plan = init.make_plan(args.root, force=args.force, workflows=not args.no_workflows)
     out = console()
     out.print(init.summary(plan))
+    for info in plan.infos:
+        sys.stderr.write(f"shipyard: {info}\n")
     for warning in plan.warnings:
         sys.stderr.write(f"shipyard: warning: {warning}\n")
     if args.dry_run:

@@ -95,6 +95,11 @@ def test_existing_noxfile_is_kept_unless_forced(
     err = capsys.readouterr().err
     assert "noxfile.py exists and is not shipyard's; add `from shipyard import sessions" in err
     assert "--force to replace it" in err
+    # `nox -s ci` would fail there ("Sessions not found: ci"): the hint says what to add.
+    _, hints = err.split("next:\n")
+    assert "add `from shipyard import sessions  # noqa: F401` to noxfile.py" in hints
+    assert "then `nox -s ci` runs the whole pipeline" in hints
+    assert not re.search(r"^\s+nox -s ci", hints, re.MULTILINE)
 
     assert init(root, "--force") == 0
     assert (root / "noxfile.py").read_text() == NOXFILE
@@ -107,7 +112,32 @@ def test_noxfile_already_using_shipyard_is_left_quietly(
     root = HATCH_SRC.make(tmp_path)
     (root / "noxfile.py").write_text("from shipyard.sessions import *  # noqa: F403\n")
     assert init(root) == 0
-    assert "noxfile.py exists and uses shipyard already" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "shipyard: noxfile.py exists and uses shipyard already" in err
+    assert "warning: noxfile.py" not in err
+    assert re.search(r"^\s+nox -s ci", err.split("next:\n")[1], re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("source", "uses"),
+    [
+        ("from shipyard import sessions  # noqa: F401\n", True),
+        ("import nox\nfrom shipyard.sessions import lint_session\n", True),
+        ("import shipyard.sessions\n", True),
+        ("from shipyard import sessions as s, flows\n", True),
+        ("# TODO: try shipyard\nimport nox\n", False),
+        ("from shipyard import flows\n", False),
+        ("from shipyard.sessions import (\n", False),
+    ],
+)
+def test_a_noxfile_uses_shipyard_when_it_imports_its_sessions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, *, uses: bool
+) -> None:
+    root = HATCH_SRC.make(tmp_path)
+    (root / "noxfile.py").write_text(source)
+    assert init(root) == 0
+    err = capsys.readouterr().err
+    assert ("warning: noxfile.py exists and is not shipyard's" not in err) is uses
 
 
 def test_no_pyproject_is_a_clear_error_offering_the_minimal_table(

@@ -9,6 +9,7 @@ every directory it writes to takes writes.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import enum
@@ -70,6 +71,8 @@ class FileChange:
     old: str | None
     new: str | None
     note: str = ""
+    #: Whether `note` is a warning; a kept file that uses shipyard already is only reported.
+    warns: bool = True
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -81,6 +84,8 @@ class Plan:
     added: Mapping[str, Any]
     changes: tuple[FileChange, ...]
     warnings: tuple[str, ...]
+    #: What was left as it is, and is fine so.
+    infos: tuple[str, ...] = ()
 
     @property
     def writes(self) -> tuple[FileChange, ...]:
@@ -101,7 +106,30 @@ def _read(path: Path) -> str | None:
         raise ConfigError(msg, path=path) from None
 
 
-def _thin_file(root: Path, name: str, text: str, line: str, *, force: bool) -> FileChange:
+def _imports(source: str, module: str) -> bool:
+    """Whether Python `source` imports `module` (`shipyard.sessions`), in any of its forms.
+
+    Mentioning shipyard is not enough: only the import defines the sessions (or flows).
+    """
+    package, _, name = module.rpartition(".")
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # nox or invoke cannot read it either
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            if node.module == module:
+                return True
+            if node.module == package and any(a.name == name for a in node.names):
+                return True
+    return False
+
+
+def _thin_file(
+    root: Path, name: str, text: str, line: str, module: str, *, force: bool
+) -> FileChange:
     """noxfile.py or tasks.py: written when absent, replaced only with `force`."""
     path = Path(name)
     old = _read(root / path)
@@ -111,10 +139,10 @@ def _thin_file(root: Path, name: str, text: str, line: str, *, force: bool) -> F
         return FileChange(path=path, kind=Kind.SAME, old=old, new=text)
     if force:
         return FileChange(path=path, kind=Kind.UPDATE, old=old, new=text, note="--force")
-    if "shipyard" in old:
+    if _imports(old, module):
         note = "exists and uses shipyard already"
-    else:
-        note = f"exists and is not shipyard's; add `{line}` to it, or use --force to replace it"
+        return FileChange(path=path, kind=Kind.KEPT, old=old, new=None, note=note, warns=False)
+    note = f"exists and is not shipyard's; add `{line}` to it, or use --force to replace it"
     return FileChange(path=path, kind=Kind.KEPT, old=old, new=None, note=note)
 
 
@@ -239,8 +267,12 @@ def make_plan(root: Path, *, force: bool = False, workflows: bool = True) -> Pla
     detected = detect(root, data)
     table, notes = desired(root, data, detected)
     new_pyproject, added = pyproject.merge(text, table, path=root / "pyproject.toml")
-    noxfile = _thin_file(root, "noxfile.py", NOXFILE, NOXFILE.splitlines()[-1], force=force)
-    tasks = _thin_file(root, "tasks.py", TASKS, TASKS.splitlines()[-1], force=force)
+    noxfile = _thin_file(
+        root, "noxfile.py", NOXFILE, NOXFILE.splitlines()[-1], "shipyard.sessions", force=force
+    )
+    tasks = _thin_file(
+        root, "tasks.py", TASKS, TASKS.splitlines()[-1], "shipyard.flows", force=force
+    )
     warnings = [*detected.warnings, *notes]
     if not detected.git:
         warnings.append(
@@ -263,7 +295,8 @@ def make_plan(root: Path, *, force: bool = False, workflows: bool = True) -> Pla
             except ShipyardError as exc:
                 warnings.append(f"workflows not written: {_real(str(exc), scratch, root)}")
     changes.append(_gitignore(root, loaded.reports_dir))
-    warnings += [f"{c.path.as_posix()} {c.note}" for c in changes if c.kind is Kind.KEPT]
+    kept = [c for c in changes if c.kind is Kind.KEPT]
+    warnings += [f"{c.path.as_posix()} {c.note}" for c in kept if c.warns]
     return Plan(
         root=root,
         detected=detected,
@@ -271,6 +304,7 @@ def make_plan(root: Path, *, force: bool = False, workflows: bool = True) -> Pla
         added=added,
         changes=tuple(changes),
         warnings=tuple(warnings),
+        infos=tuple(f"{c.path.as_posix()} {c.note}" for c in kept if not c.warns),
     )
 
 
@@ -370,10 +404,20 @@ def changes_table(plan: Plan, *, dry_run: bool) -> Table:
 
 def next_commands(plan: Plan) -> list[tuple[str, str]]:
     """(command, what it does) to run after `shipyard init`."""
-    commands = [
-        ("shipyard doctor", "what this machine can run, and why not"),
-        ("nox -s ci", "the whole pipeline here: lint, test, coverage and the summary"),
-    ]
+    commands = [("shipyard doctor", "what this machine can run, and why not")]
+    noxfile = next(c for c in plan.changes if c.path == Path("noxfile.py"))
+    if noxfile.kind is Kind.KEPT and noxfile.warns:
+        # A noxfile of the project's own, kept: until it imports shipyard, nox has no ci.
+        commands.append(
+            (
+                f"add `{NOXFILE.splitlines()[-1]}` to noxfile.py",
+                "its sessions join yours; then `nox -s ci` runs the whole pipeline",
+            )
+        )
+    else:
+        commands.append(
+            ("nox -s ci", "the whole pipeline here: lint, test, coverage and the summary")
+        )
     written = [c.path.as_posix() for c in plan.writes]
     if plan.detected.git and written:
         add = " ".join(sorted(written))
