@@ -3,13 +3,12 @@
 Each check looks at one thing the stages need (an interpreter, uv, git, the
 Docker engine, a directory) and says what it found. Each stage of the
 project's noxfile is then judged from the checks it needs. Interpreters are
-found the way nox finds them (python-discovery); the Docker engine is asked
+found the way nox finds them (`matrix.find_pythons`); the Docker engine is asked
 through python-on-whales, with a time limit.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import importlib.metadata
 import importlib.util
@@ -23,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import python_discovery
 from rich.console import Group
 from rich.table import Table
 
@@ -137,14 +135,6 @@ def _stages(root: Path) -> tuple[tuple[str, ...], list[Check]]:
 # -- interpreters and tools ------------------------------------------------------------------
 
 
-def _find_python(version: str) -> str | None:
-    found = python_discovery.get_interpreter(version)
-    if found is None:
-        return None
-    release = ".".join(str(p) for p in found.version_info[:3])
-    return f"{release} at {found.executable}"
-
-
 def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
     try:
         plan = matrix.plan(loaded)
@@ -157,8 +147,7 @@ def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
         os_name, arch = matrix.host()
         detail = f"no target of the build matrix runs on {os_name}/{arch}"
         checks.append(_check("python", "targets here", Status.FAILED, detail))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        found = dict(zip(versions, pool.map(_find_python, versions), strict=True))
+    found = matrix.find_pythons(versions)
     missing = Status.FAILED if on_ci else Status.WARNED
     for version, where in found.items():
         if where is not None:

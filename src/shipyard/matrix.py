@@ -40,6 +40,7 @@ __all__ = [
     "Plan",
     "Selector",
     "Target",
+    "find_pythons",
     "github_include",
     "host",
     "left_out_message",
@@ -431,6 +432,31 @@ def local_target(plan: Plan, python: str, *, here: tuple[str, str] | None = None
     """The target this machine runs for `python`, if the plan has one."""
     runnable, _ = runnable_here(plan, here=here)
     return next((t for t in runnable if t.python == python), None)
+
+
+def find_pythons(versions: Iterable[str]) -> dict[str, str | None]:
+    """Each Python version's interpreter on this machine, found as nox finds them.
+
+    python-discovery looks on PATH, in pyenv, uv and the Windows registry. A
+    version maps to "3.12.3 at /usr/bin/python3.12", or to None when missing:
+    its test session is skipped here (and fails where CI is set).
+    """
+    # Imported here: python-discovery costs every nox start 0.08 s, and only the plan
+    # and the doctor look for interpreters.
+    import concurrent.futures  # noqa: PLC0415
+
+    import python_discovery  # noqa: PLC0415
+
+    def find(version: str) -> str | None:
+        found = python_discovery.get_interpreter(version)
+        if found is None:
+            return None
+        release = ".".join(str(p) for p in found.version_info[:3])
+        return f"{release} at {found.executable}"
+
+    wanted = list(dict.fromkeys(versions))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(wanted, pool.map(find, wanted), strict=True))
 
 
 def github_include(plan: Plan) -> list[dict[str, str]]:

@@ -98,14 +98,37 @@ def _runs_from_path(config: config_mod.Config, stage: Stage) -> bool:
 # -- --plan --------------------------------------------------------------------------------
 
 
+def _missing_interpreters(prepared: Prepared) -> dict[str, str]:
+    """The selected test targets whose Python this machine lacks, with what becomes of them.
+
+    nox skips such a session, or fails it when CI is set (its
+    --error-on-missing-interpreters default); the interpreters are looked for
+    as the test session and `shipyard doctor` look for them.
+    """
+    targets = {s.name: s.target for s in prepared.selected.stages if s.target is not None}
+    found = matrix.find_pythons(t.python for t in targets.values())
+    on_ci = "CI" in os.environ
+    return {
+        name: (
+            f"fails: no python {t.python} interpreter here, and CI is set"
+            if on_ci
+            else f"skipped: no python {t.python} interpreter here"
+        )
+        for name, t in targets.items()
+        if found[t.python] is None
+    }
+
+
 def plan(prepared: Prepared, *, jobs: int) -> Table:
     """The graph as a table: each stage, what it needs, its command, and whether it runs."""
+    missing = _missing_interpreters(prepared)
+    running = prepared.selected.keep(n for n in prepared.selected.names if n not in missing)
     last = last_durations(prepared.graph, prepared.config.reports)
     estimates = prepared.graph.estimates(last)
-    took, path = prepared.selected.critical_path(estimates)
-    total = sum(estimates[s.name] for s in prepared.selected.stages)
+    took, path = running.critical_path(estimates)
+    total = sum(estimates[s.name] for s in running.stages)
     caption = (
-        f"{len(prepared.selected.stages)} of {len(prepared.graph.stages)} stages run, "
+        f"{len(running.stages)} of {len(prepared.graph.stages)} stages run, "
         f"at most {jobs} at a time. Critical path {' -> '.join(path) or '-'}: ~{took:.0f}s "
         f"of ~{total:.0f}s of work (last run's times where known)."
     )
@@ -114,7 +137,7 @@ def plan(prepared: Prepared, *, jobs: int) -> Table:
         table.add_column(column, overflow="fold")
     for stage in prepared.graph.stages:
         command = " ".join(prepared.argv(stage)[1:]).replace("-m nox", "nox", 1)
-        runs = prepared.left_out.get(stage.name, "yes")
+        runs = prepared.left_out.get(stage.name) or missing.get(stage.name, "yes")
         table.add_row(stage.name, ", ".join(stage.needs) or "-", command, runs)
     return table
 

@@ -14,6 +14,7 @@ import pytest
 
 from helpers.pipeline import TASKS, alive, descendants, run_invoke
 from helpers.projects import run_nox
+from shipyard import matrix
 
 pytestmark = pytest.mark.slow
 
@@ -118,6 +119,27 @@ def test_plan_only_and_skip(sample_project) -> None:
     unknown = run_invoke(root, "ci", "--only", "lnt")
     assert unknown.returncode == 2
     assert "--only lnt: no such stage. Did you mean 'lint'?" in unknown.stderr
+
+
+def test_plan_says_a_target_without_its_interpreter_is_skipped(sample_project) -> None:
+    found = matrix.find_pythons(reversed(matrix.SUPPORTED_PYTHONS))
+    missing = next((v for v, where in found.items() if where is None), None)
+    if missing is None:
+        pytest.skip("every supported Python is installed here")
+    tool = f'[tool.shipyard.matrix]\npython = ["3.11", "{missing}"]\n'
+    root = project(sample_project, tool=tool)
+    plan = run_invoke(root, "ci", "--plan")
+    assert plan.returncode == 0, plan.stderr
+    lacking = f"test-cp{missing.replace('.', '')}-linux_x86_64"
+    why = f"skipped: no python {missing} interpreter here"
+    assert re.search(rf"{lacking}\s+│ -\s+│ nox -s test-{missing}\s+│ {why}", plan.stdout)
+    assert re.search(rf"{TEST}\s+│ -\s+│ nox -s test-3.11\s+│ yes", plan.stdout), plan.stdout
+    assert lacking not in " ".join(plan.stdout.split()).split("Critical path")[1]
+
+    # Where CI is set, nox fails a session whose interpreter is missing: the plan says so.
+    on_ci = run_invoke(root, "ci", "--plan", env={"CI": "true"})
+    assert on_ci.returncode == 0, on_ci.stderr
+    assert f"fails: no python {missing} interpreter here, and CI is set" in on_ci.stdout
 
 
 def test_github_actions_groups_output_per_stage(sample_project, tmp_path: Path) -> None:
