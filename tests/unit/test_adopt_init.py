@@ -140,6 +140,19 @@ def test_a_noxfile_uses_shipyard_when_it_imports_its_sessions(
     assert ("warning: noxfile.py exists and is not shipyard's" not in err) is uses
 
 
+def test_a_table_of_dotted_keys_under_tool_gains_dotted_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = FLIT_NO_TOOLS.make(tmp_path)
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write("\n[tool]\nshipyard.gates.coverage = 90\n")
+    assert init(root) == 0, capsys.readouterr().err
+    text = (root / "pyproject.toml").read_text()
+    assert text.endswith('[tool]\nshipyard.tests = "flitpkg/tests"\nshipyard.gates.coverage = 90\n')
+    shipyard = tomllib.loads(text)["tool"]["shipyard"]
+    assert shipyard == {"tests": "flitpkg/tests", "gates": {"coverage": 90}}
+
+
 def test_no_pyproject_is_a_clear_error_offering_the_minimal_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

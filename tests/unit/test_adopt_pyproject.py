@@ -103,7 +103,40 @@ def test_inline_table_cannot_be_extended_and_the_lines_are_offered() -> None:
         merge(old)
     message = str(caught.value)
     assert "pyproject.toml: [tool.shipyard] is written in a form" in message
-    assert '[tool.shipyard]\ntests = "pkg/tests"\n' in message
+    assert "inside the braces of the inline table tool.shipyard:" in message
+    assert message.endswith('\ntests = "pkg/tests", test.extras = ["testing"]')
+    # What it offers, pasted where it says, is valid TOML with the keys.
+    pasted = old.replace(" }", ', tests = "pkg/tests", test.extras = ["testing"] }')
+    assert tomllib.loads(pasted)["tool"]["shipyard"] == {"reports-dir": "r", **WANTED}
+
+
+@pytest.mark.parametrize(
+    ("old", "added"),
+    [
+        # [tool] then dotted keys: a [tool.shipyard] header would declare it twice.
+        (
+            '[project]\nname = "x"\n\n[tool]\nshipyard.gates.coverage = 90\n',
+            'shipyard.tests = "pkg/tests"\nshipyard.test.extras = ["testing"]\n',
+        ),
+        # Dotted from the root, before any table.
+        (
+            'tool.shipyard.gates.coverage = 90\n\n[project]\nname = "x"\n',
+            'tool.shipyard.tests = "pkg/tests"\ntool.shipyard.test.extras = ["testing"]\n',
+        ),
+        # A header of its own, with a sub-table made of dotted keys.
+        (
+            '[tool.shipyard]\ntest.requirements = ["pytest"]',
+            'tests = "pkg/tests"\ntest.extras = ["testing"]\n',
+        ),
+    ],
+)
+def test_dotted_keys_are_extended_in_their_own_form(old: str, added: str) -> None:
+    new, keys = merge(old)
+    assert keys == WANTED
+    assert "".join(only_inserted(old, new)) == added
+    data = tomllib.loads(new)["tool"]["shipyard"]
+    assert data["tests"] == "pkg/tests"
+    assert data["test"]["extras"] == ["testing"]
 
 
 def test_syntax_error_names_line_and_column_and_shows_the_line(tmp_path: Path) -> None:

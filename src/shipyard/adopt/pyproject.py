@@ -167,6 +167,90 @@ def _insert(text: str, missing: Mapping[str, Any], *, fresh: bool) -> str:
     return new + nl.join(blocks)
 
 
+def _owner(lines: list[str], table: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+    """The deepest table of `table`'s path with a header in `lines`, and where its keys go.
+
+    Without any, the document's root: its keys go before the first header.
+    """
+    for depth in range(len(table), 0, -1):
+        pattern = _header_pattern(table[:depth])
+        for index, line in enumerate(lines):
+            if pattern.match(line.rstrip("\r\n")):
+                return table[:depth], index + 1
+    first = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
+    return (), first
+
+
+def _dotted_keys(
+    lines: list[str], missing: Mapping[str, Any], nl: str
+) -> list[tuple[tuple[str, ...], int, list[str]]]:
+    """(owning table, line index, key lines) for `missing` written as dotted keys.
+
+    Each key goes under the deepest header of its path that exists, named from
+    there: `shipyard.tests = ...` under `[tool]`, the form a [tool.shipyard]
+    made of dotted keys has (a `[tool.shipyard]` header would declare it twice).
+    """
+    found = []
+    for table, items in _tables(missing, _TABLE):
+        owner, index = _owner(lines, table)
+        rest = table[len(owner) :]
+        body = [
+            f"{_dotted((*rest, k))} = {tomlkit.item(v).as_string()}{nl}" for k, v in items.items()
+        ]
+        found.append((owner, index, body))
+    return found
+
+
+def _insert_dotted(text: str, missing: Mapping[str, Any]) -> str:
+    nl = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    ordered = sorted(_dotted_keys(lines, missing, nl), key=lambda found: found[1])
+    if ordered and ordered[-1][1] == len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += nl  # keys go after the last line, which has no line break
+    # From the last insertion point up, so the earlier indices stay right (and keys
+    # going to the same place keep their order).
+    for _, index, body in ordered[::-1]:
+        lines[index:index] = body
+    return "".join(lines)
+
+
+def _holds(new: str, expected: Mapping[str, Any]) -> bool:
+    try:
+        return tomllib.loads(new) == expected
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def _inline_at(text: str) -> tuple[str, ...] | None:
+    """The path of the inline table holding [tool.shipyard] (`tool.shipyard = {...}`), if any."""
+    node: Any = tomlkit.parse(text)
+    for depth in range(1, len(_TABLE) + 1):
+        node = node.get(_TABLE[depth - 1]) if isinstance(node, Mapping) else None
+        if isinstance(node, tomlkit.items.InlineTable):
+            return _TABLE[:depth]
+    return None
+
+
+def _by_hand(text: str, missing: Mapping[str, Any]) -> str:
+    """The keys to add, in the form of the keys already there."""
+    inline = _inline_at(text)
+    if inline is not None:
+        keys = [
+            f"{_dotted((*table[len(inline) :], k))} = {tomlkit.item(v).as_string()}"
+            for table, items in _tables(missing, _TABLE)
+            for k, v in items.items()
+        ]
+        return f"inside the braces of the inline table {_dotted(inline)}:\n" + ", ".join(keys)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for owner, _, body in _dotted_keys(text.splitlines(keepends=True), missing, "\n"):
+        groups.setdefault(owner, []).extend(body)
+    return "\n".join(
+        (f"under [{_dotted(owner)}]:\n" if owner else "at the top, before any table:\n")
+        + "".join(body)
+        for owner, body in groups.items()
+    )
+
+
 def merge(text: str, desired: Mapping[str, Any], *, path: Path) -> tuple[str, dict[str, Any]]:
     """`text` with the keys of `desired` it lacks added under [tool.shipyard]; and those keys."""
     data = tomllib.loads(text)
@@ -175,22 +259,18 @@ def merge(text: str, desired: Mapping[str, Any], *, path: Path) -> tuple[str, di
     missing = missing_keys(desired, existing if isinstance(existing, Mapping) else {})
     if not missing:
         return text, {}
-    new = _insert(text, missing, fresh="shipyard" not in tool)
-
-    # Nothing else may have changed: read it back.
+    # Nothing else may have changed: each way of adding is read back.
     expected = _deep_merge(data, {"tool": {"shipyard": missing}})
-    try:
-        same = tomllib.loads(new) == expected
-    except tomllib.TOMLDecodeError:
-        same = False
-    if not same:
-        added = "\n".join(
-            f"[{_dotted(table)}]\n" + "".join(_body(items, "\n"))
-            for table, items in _tables(missing, _TABLE)
-        )
-        msg = (
-            "[tool.shipyard] is written in a form shipyard cannot add keys to without "
-            f"rewriting it (inline tables or dotted keys). Add these by hand:\n\n{added}"
-        )
-        raise ConfigError(msg, path=path)
-    return new, missing
+    new = _insert(text, missing, fresh="shipyard" not in tool)
+    if _holds(new, expected):
+        return new, missing
+    # Tables made of dotted keys (`[tool]` then `shipyard.gates.coverage = 90`) cannot
+    # take a header of their own: the keys are added in their form instead.
+    new = _insert_dotted(text, missing)
+    if _holds(new, expected):
+        return new, missing
+    msg = (
+        "[tool.shipyard] is written in a form shipyard cannot add keys to without "
+        f"rewriting it. Add these by hand, {_by_hand(text, missing)}"
+    )
+    raise ConfigError(msg, path=path)
