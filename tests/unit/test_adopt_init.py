@@ -40,6 +40,7 @@ def test_writes_the_thin_files_table_and_ignores(
     assert "pythons      3.11, 3.12, 3.13, 3.14 (from project.requires-python '>=3.11')" in err
     assert "shipyard doctor" in err
     assert "nox -s ci" in err
+    assert re.search(r"update +pyproject\.toml +\[tool\.shipyard\]: tests", err)
     # Not a git repository: it works, and says what is missing.
     assert "shipyard: warning: not a git repository" in err
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard import config, matrix
@@ -398,7 +399,8 @@ def changes_table(plan: Plan, *, dry_run: bool) -> Table:
     if dry_run:
         words = {**words, Kind.CREATE: "would create", Kind.UPDATE: "would update"}
     for change in plan.changes:
-        grid.add_row(words[change.kind], change.path.as_posix(), change.note)
+        # A note names tables ("[tool.shipyard]: tests"): plain text, not rich markup.
+        grid.add_row(words[change.kind], change.path.as_posix(), escape(change.note))
     return grid
 
 
