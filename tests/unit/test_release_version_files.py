@@ -99,7 +99,7 @@ def test_dynamic_version_goes_to_version_files(tmp_path: Path) -> None:
     [
         '[build-system]\nrequires = ["setuptools>=64", "setuptools_scm[toml]>=8"]\n',
         "[tool.setuptools_scm]\n",
-        '[build-system]\nrequires = ["hatchling", "hatch-vcs"]\n[tool.hatch.version]\nsource = "vcs"\n',
+        '[tool.hatch.version]\nsource = "vcs"\n',
         '[tool.pdm.version]\nsource = "scm"\n',
         "[tool.poetry-dynamic-versioning]\nenable = true\n",
         '[build-system]\nrequires = ["setuptools", "versioningit"]\n',
@@ -198,7 +198,9 @@ def test_a_backend_file_without_a_literal_version_names_where_it_came_from(
 ) -> None:
     init = "from importlib.metadata import version\n__version__ = version('csv-tool')\n"
     root = _project(tmp_path, FLIT, {"csv_tool/__init__.py": init})
-    with pytest.raises(ConfigError, match=r"__init__\.py.*version-files.*flit's module"):
+    with pytest.raises(
+        ConfigError, match=r"__init__\.py.*version-files.*flit's module points to this file"
+    ):
         read_version(root, ReleaseConfig())
 
 

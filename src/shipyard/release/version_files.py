@@ -364,10 +364,16 @@ def _check_only_version_changed(
 
 def _no_version(file: VersionFile) -> ConfigError:
     assert file.pattern is not None  # noqa: S101 - TOML keys are checked when found
-    msg = f"no version found with the pattern {file.pattern.pattern!r}"
-    if file.origin != _KEY:
-        msg += f" (the file {file.origin} names); set version-files to where the version is"
-    return ConfigError(f"{msg}.", path=file.path, key=_KEY)
+    if file.origin == _KEY:
+        msg = f"no version found with the pattern {file.pattern.pattern!r}."
+    else:
+        msg = (
+            f"{file.origin} points to this file, but it holds no literal version to bump "
+            '(like __version__ = "1.2.3"); write one there, or set version-files to the file '
+            'that holds it, e.g. version-files = ["pkg/_version.py"] or "path:regex" with a '
+            "(?P<version>...) group."
+        )
+    return ConfigError(msg, path=file.path, key=_KEY)
 
 
 def bump_text(text: str, version: str, *, file: VersionFile) -> str:
