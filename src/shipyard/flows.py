@@ -131,8 +131,9 @@ def release(
         raise Exit(code=int(exc.code)) from None
     if dry_run:
         sys.stdout.write(outcome.text())
-        # A dry run fails as the real run would: same message, same exit code.
-        for failed in (s for s in outcome.steps if s.status is Status.FAILED):
+        # A dry run fails as the real run would: at the same step, with the same exit code.
+        failed = next((s for s in outcome.steps if s.status is Status.FAILED), None)
+        if failed is not None:
             sys.stderr.write(f"release: error: {failed.name}: {failed.detail}\n")
         if outcome.exit_code:
             raise Exit(code=int(outcome.exit_code))

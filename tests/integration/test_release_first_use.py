@@ -314,11 +314,14 @@ def test_dry_run_exits_as_the_real_run_when_preflight_fails(tmp_path: Path) -> N
     assert project.tags() == []
 
 
-def test_dry_run_shows_the_github_skip_of_a_run_without_token(tmp_path: Path) -> None:
+def test_dry_run_shows_the_skips_of_the_real_run(tmp_path: Path) -> None:
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.commit("feat: x")
+    (project.root / "CHANGELOG.md").write_text("# Changelog\n\n## [0.1.0] - 2024-05-01\n")
     dry = _invoke(project, "--dry-run")
     assert dry.returncode == 0, dry.stderr
+    assert "- version    files already say 0.1.0" in dry.stdout
+    assert "- changelog  CHANGELOG.md already has 0.1.0" in dry.stdout
     assert "- github     no GITHUB_TOKEN or GH_TOKEN: GitHub release left out" in dry.stdout
     assert "would create the GitHub release" not in dry.stdout
     ci = _invoke(project, "--dry-run", "--ci")

@@ -392,6 +392,13 @@ def _preview_version(run: _Run) -> StepResult:
     return _done("version", f"set {run.plan.pep440} in {names}")
 
 
+def _preview_changelog(run: _Run) -> StepResult:
+    path, version = run.root / run.cfg.changelog, str(run.plan.version)
+    if path.is_file() and changelog.find_section(read_text(path), version) is not None:
+        return _skip("changelog", f"{run.cfg.changelog} already has {version}")
+    return _done("changelog", f"add the section below to {run.cfg.changelog}")
+
+
 def _preview_github(run: _Run) -> StepResult:
     if not run.cfg.github:
         return _skip("github", "github = false")
@@ -414,7 +421,7 @@ def _previews(run: _Run) -> dict[str, Callable[[_Run], StepResult]]:
     return {
         "preflight": _preview_preflight,
         "version": _preview_version,
-        "changelog": lambda _: _done("changelog", f"add the section below to {cfg.changelog}"),
+        "changelog": _preview_changelog,
         "commit": lambda _: _done("commit", f"commit '{run.release_message()}'"),
         "tag": lambda _: (
             _skip("tag", f"{plan.tag} exists") if tagged else _done("tag", f"tag {plan.tag}")
