@@ -596,8 +596,9 @@ class ReleaseConfig:
     changelog: Path = option(Path("CHANGELOG.md"), help="The Keep a Changelog file to update.")
     version_files: tuple[str, ...] = option(
         [],
-        help="Files holding the version when [project].version is dynamic: 'path' "
-        "(finds __version__ = '...') or 'path:regex' with a (?P<version>...) group.",
+        help="Files holding the version when it is not [project].version: 'path' "
+        "(finds __version__ = '...') or 'path:regex' with a (?P<version>...) group; "
+        "when unset, found from the build backend's settings.",
         check=_version_file_specs,
     )
     commit_message: str = option(

@@ -16,7 +16,7 @@ from invoke.tasks import task
 
 from shipyard import config, pipeline
 from shipyard.errors import ExitCode, ShipyardError
-from shipyard.report import append_step_summary, render_markdown, write_result
+from shipyard.report import Status, append_step_summary, render_markdown, write_result
 
 __all__ = ["ns"]
 
@@ -131,6 +131,12 @@ def release(
         raise Exit(code=int(exc.code)) from None
     if dry_run:
         sys.stdout.write(outcome.text())
+        # A dry run fails as the real run would: at the same step, with the same exit code.
+        failed = next((s for s in outcome.steps if s.status is Status.FAILED), None)
+        if failed is not None:
+            sys.stderr.write(f"release: error: {failed.name}: {failed.detail}\n")
+        if outcome.exit_code:
+            raise Exit(code=int(outcome.exit_code))
         return
     result = outcome.result()
     write_result(result, resolved.reports)

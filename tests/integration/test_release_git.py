@@ -95,9 +95,8 @@ def test_first_release_uses_the_project_version(tmp_path: Path) -> None:
 def test_current_version_from_tags_when_dynamic(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     pyproject = project.root / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('version = "0.1.0"', 'dynamic = ["version"]')
-    )
+    text = pyproject.read_text().replace('version = "0.1.0"', 'dynamic = ["version"]')
+    pyproject.write_text(text + '[tool.hatch.version]\nsource = "vcs"\n')
     git(project.root, "commit", "-q", "-am", "build: version from tags")
     project.tag("v0.4.0-rc.2")
     assert str(current_version(config.load(project.root))) == "0.4.0-rc.2"

@@ -35,12 +35,16 @@ __all__ = [
     "push",
     "remote_ref",
     "remote_url",
+    "remotes",
     "tag",
     "tag_target",
     "tags",
+    "uncommitted",
 ]
 
 _TIMEOUT = 300
+#: How many of git's last stderr lines an error message keeps.
+_SAID = 12
 _UNREACHABLE_HINTS = ("Could not read from remote", "unable to access", "does not appear to be")
 
 
@@ -75,7 +79,8 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
     """Run `git args` in `repo` and return its stdout."""
     done = _run(repo, args)
     if check and done.returncode != 0:
-        said = done.stderr.strip().splitlines()[-3:]
+        # Every line: git's first one usually names the cause ("'x' does not appear to be...").
+        said = [line.strip() for line in done.stderr.splitlines() if line.strip()][-_SAID:]
         msg = redact(
             f"`git {' '.join(args)}` failed in {repo}: {' '.join(said) or done.returncode}"
         )
@@ -129,6 +134,20 @@ def dirty_files(repo: Path) -> list[str]:
     """Tracked files with changes (staged or not), relative to the repository root."""
     out = git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no")
     return [entry[3:] for entry in out.split("\0") if len(entry) > 3]  # noqa: PLR2004
+
+
+def uncommitted(repo: Path, names: Iterable[str]) -> list[str]:
+    """Those of `names` (relative to the repository root) that HEAD does not hold as they
+    are: changed, staged, or new and not ignored."""
+    pathspecs = [f":(top,literal){name}" for name in names]
+    if not pathspecs:
+        return []
+    out = git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *pathspecs)
+    return [entry[3:] for entry in out.split("\0") if len(entry) > 3]  # noqa: PLR2004
+
+
+def remotes(repo: Path) -> list[str]:
+    return git(repo, "remote").split()
 
 
 def remote_url(repo: Path, remote: str) -> str | None:

@@ -15,14 +15,28 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.errors import ConfigError, GateFailed, ToolMissing, UsageError
+from packaging.version import InvalidVersion, Version
+
+from shipyard.errors import (
+    ConfigError,
+    ExitCode,
+    GateFailed,
+    ShipyardError,
+    ToolMissing,
+    UsageError,
+)
 from shipyard.release import changelog, git
 from shipyard.release.build import Artifacts, build, distributions, write_sums
 from shipyard.release.github import GitHub, publish_release, repository_from_url
 from shipyard.release.plan import ReleasePlan, plan_release, render_plan
 from shipyard.release.publish import UploadOutcome, upload
 from shipyard.release.secrets import github_token
-from shipyard.release.version_files import read_text, version_files, write_version
+from shipyard.release.version_files import (
+    read_text,
+    read_version,
+    version_files,
+    write_version,
+)
 from shipyard.report import StageResult, Status, write_atomic
 
 if TYPE_CHECKING:
@@ -39,9 +53,12 @@ STEPS = ("preflight", "version", "changelog", "commit", "tag", "build", "push", 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StepResult:
     name: str
-    #: PASSED when the step acted, SKIPPED when there was nothing left to do.
+    #: PASSED when the step acted, SKIPPED when there was nothing left to do,
+    #: FAILED (in a dry run) when the real run would stop there.
     status: Status
     detail: str
+    #: The exit code the real run would stop with, for a FAILED step.
+    code: ExitCode = ExitCode.OK
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -51,6 +68,11 @@ class ReleaseOutcome:
     dry_run: bool
     duration: float
     artifacts: tuple[Path, ...] = ()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """OK, or the code the first failing step (of a dry run) would exit with."""
+        return next((s.code for s in self.steps if s.status is Status.FAILED), ExitCode.OK)
 
     def text(self) -> str:
         """The plan, the steps and the changelog section, as the doors print them."""
@@ -127,10 +149,26 @@ _GITHUB_AUTH_MISSING = (
 )
 
 
-def _preflight(run: _Run) -> StepResult:
+def _require_remote(run: _Run) -> None:
+    """A missing remote is a setting to fix, not a network to wait for."""
+    known = git.remotes(run.root)
+    if run.cfg.remote in known:
+        return
+    msg = (
+        f"the git remote '{run.cfg.remote}' does not exist here (remotes: "
+        f"{', '.join(known) or 'none'}); add it (git remote add {run.cfg.remote} <url>) "
+        "or name the remote to push to in tool.shipyard.release.remote."
+    )
+    raise ConfigError(msg, path=run.config.pyproject, key="tool.shipyard.release.remote")
+
+
+def _preflight_problems(run: _Run) -> tuple[str, ...]:
+    """What stops the release; raises for a missing token, remote or version file."""
     cfg = run.cfg
     if run.ci and cfg.github and github_token() is None:
         raise ToolMissing(_GITHUB_AUTH_MISSING)  # before anything is written, not at the last step
+    read_version(run.root, cfg)  # a version the build would not take stops here, not after the tag
+    _require_remote(run)
     check = git.preflight(
         run.root,
         branch=cfg.branch,
@@ -138,16 +176,24 @@ def _preflight(run: _Run) -> StepResult:
         tag_name=run.plan.tag,
         allowed_dirty=_relative_to_top(run, run.release_files()),
     )
-    if not check.ok:
-        problems = "\n".join(f"  - {p}" for p in check.problems)
-        msg = f"cannot release {run.plan.tag}:\n{problems}"
+    return check.problems
+
+
+def _preflight(run: _Run) -> StepResult:
+    problems = _preflight_problems(run)
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        msg = f"cannot release {run.plan.tag}:\n{listed}"
         raise GateFailed(msg)
-    return _done("preflight", f"on {cfg.branch}, clean, up to date with {cfg.remote}")
+    return _done("preflight", f"on {run.cfg.branch}, clean, up to date with {run.cfg.remote}")
+
+
+_FROM_TAG = "the build takes the version from the git tag (a VCS versioning plugin)"
 
 
 def _version(run: _Run) -> StepResult:
     if not version_files(run.root, run.cfg):
-        return _skip("version", "version is dynamic and taken from the tag")
+        return _skip("version", _FROM_TAG)
     changed = write_version(run.root, run.cfg, run.plan.pep440)
     if not changed:
         return _skip("version", f"files already say {run.plan.pep440}")
@@ -168,19 +214,43 @@ def _commit(run: _Run) -> StepResult:
     message = run.release_message()
     if git.message(run.root) == message:
         return _skip("commit", f"HEAD is the release commit '{message}'")
-    dirty = set(git.dirty_files(run.root))
     candidates = run.release_files()
     names = _relative_to_top(run, candidates)
-    files = [path for path, name in zip(candidates, names, strict=True) if name in dirty]
+    changed = set(git.uncommitted(run.root, names))  # a new CHANGELOG.md too
+    files = [path for path, name in zip(candidates, names, strict=True) if name in changed]
     if not files:
         return _skip("commit", "no release file changed")
     sha = git.commit(run.root, files, message)
     return _done("commit", f"{sha[:7]} '{message}'")
 
 
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def _check_taggable(run: _Run) -> None:
+    """Tag only a commit that holds the release: its version and every file it wrote."""
+    tag, pep440 = run.plan.tag, run.plan.pep440
+    current = read_version(run.root, run.cfg)
+    if current is not None and not _same_version(current, pep440):
+        msg = (
+            f"not tagging {tag}: the version files say {current}, so a build would make "
+            f"{current}, not {pep440}; run the version and commit steps first."
+        )
+        raise GateFailed(msg)
+    left = git.uncommitted(run.root, _relative_to_top(run, run.release_files()))
+    if left:
+        msg = f"not tagging {tag}: {', '.join(left)} not committed; run the commit step first."
+        raise GateFailed(msg)
+
+
 def _tag(run: _Run) -> StepResult:
     if git.tag_target(run.root, run.plan.tag) == git.head(run.root):
         return _skip("tag", f"{run.plan.tag} is on HEAD")
+    _check_taggable(run)
     git.tag(run.root, run.plan.tag, f"{run.plan.project} {run.plan.version}")
     return _done("tag", f"annotated tag {run.plan.tag}")
 
@@ -203,6 +273,7 @@ def _build(run: _Run) -> StepResult:
 
 def _push(run: _Run) -> StepResult:
     cfg, here = run.cfg, git.head(run.root)
+    _require_remote(run)
     branch = git.remote_ref(run.root, cfg.remote, f"refs/heads/{cfg.branch}")
     tag = git.remote_ref(run.root, cfg.remote, f"refs/tags/{run.plan.tag}")
     if tag == here and branch is not None and git.is_ancestor(run.root, here or "", branch):
@@ -298,38 +369,88 @@ _ACTIONS: dict[str, Callable[[_Run], StepResult]] = {
 # -- the dry run -------------------------------------------------------------------------
 
 
-def _preview(run: _Run) -> list[StepResult]:
-    """What each step would do, from read-only looks at the world."""
+def _preview_preflight(run: _Run) -> StepResult:
+    problems = _preflight_problems(run)
+    if problems:
+        return StepResult(
+            name="preflight",
+            status=Status.FAILED,
+            detail="; ".join(problems),
+            code=ExitCode.GATE_FAILED,
+        )
+    return _done("preflight", "pass: clean, on the branch, up to date")
+
+
+def _preview_version(run: _Run) -> StepResult:
+    files = version_files(run.root, run.cfg)
+    if not files:
+        return _skip("version", _FROM_TAG)
+    current = read_version(run.root, run.cfg)
+    if current is not None and _same_version(current, run.plan.pep440):
+        return _skip("version", f"files already say {run.plan.pep440}")
+    names = ", ".join(os.path.relpath(f.path, run.root) for f in files)
+    return _done("version", f"set {run.plan.pep440} in {names}")
+
+
+def _preview_changelog(run: _Run) -> StepResult:
+    path, version = run.root / run.cfg.changelog, str(run.plan.version)
+    if path.is_file() and changelog.find_section(read_text(path), version) is not None:
+        return _skip("changelog", f"{run.cfg.changelog} already has {version}")
+    return _done("changelog", f"add the section below to {run.cfg.changelog}")
+
+
+def _preview_github(run: _Run) -> StepResult:
+    if not run.cfg.github:
+        return _skip("github", "github = false")
+    target = _github_target(run)
+    if isinstance(target, StepResult):
+        return target
+    return _done("github", f"create the GitHub release in {target[0]}")
+
+
+def _preview_push(run: _Run) -> StepResult:
+    _require_remote(run)
+    return _done("push", f"push {run.cfg.branch} and {run.plan.tag} to {run.cfg.remote}")
+
+
+def _previews(run: _Run) -> dict[str, Callable[[_Run], StepResult]]:
+    """For each step, a read-only look that says what it would do."""
     plan, cfg = run.plan, run.cfg
-    check = git.preflight(
-        run.root,
-        branch=cfg.branch,
-        remote=cfg.remote,
-        tag_name=plan.tag,
-        allowed_dirty=_relative_to_top(run, run.release_files()),
-    )
-    preflight = (
-        _done("preflight", "pass: clean, on the branch, up to date")
-        if check.ok
-        else StepResult(name="preflight", status=Status.FAILED, detail="; ".join(check.problems))
-    )
     tagged = git.tag_target(run.root, plan.tag) is not None
     dists = distributions(run.root / cfg.dist_dir, plan.project, plan.pep440)
-    return [
-        preflight,
-        _done("version", f"set {plan.pep440}"),
-        _done("changelog", f"add the section below to {cfg.changelog}"),
-        _done("commit", f"commit '{run.release_message()}'"),
-        _skip("tag", f"{plan.tag} exists") if tagged else _done("tag", f"tag {plan.tag}"),
-        _done("build", "check " + ", ".join(d.name for d in dists) if dists else "build"),
-        _done("push", f"push {cfg.branch} and {plan.tag} to {cfg.remote}"),
-        _done("publish", f"upload to {cfg.repository_url}")
-        if cfg.publish
-        else _skip("publish", "publish = false"),
-        _done("github", "create the GitHub release")
-        if cfg.github
-        else _skip("github", "github = false"),
-    ]
+    return {
+        "preflight": _preview_preflight,
+        "version": _preview_version,
+        "changelog": _preview_changelog,
+        "commit": lambda _: _done("commit", f"commit '{run.release_message()}'"),
+        "tag": lambda _: (
+            _skip("tag", f"{plan.tag} exists") if tagged else _done("tag", f"tag {plan.tag}")
+        ),
+        "build": lambda _: _done(
+            "build", "check " + ", ".join(d.name for d in dists) if dists else "build"
+        ),
+        "push": _preview_push,
+        "publish": lambda _: (
+            _done("publish", f"upload to {cfg.repository_url}")
+            if cfg.publish
+            else _skip("publish", "publish = false")
+        ),
+        "github": _preview_github,
+    }
+
+
+def _preview(run: _Run, chosen: Sequence[str]) -> list[StepResult]:
+    """What each chosen step would do; a step the real run would stop at is FAILED, with
+    the exit code the real run would give."""
+    looks, steps = _previews(run), []
+    for name in chosen:
+        try:
+            steps.append(looks[name](run))
+        except ShipyardError as exc:
+            steps.append(
+                StepResult(name=name, status=Status.FAILED, detail=str(exc), code=exc.code)
+            )
+    return steps
 
 
 def _chosen(only: Sequence[str] | None) -> tuple[str, ...]:
@@ -368,7 +489,7 @@ def run_release(
     plan = plan_release(config, pre=pre, today=today, tagged=only is not None)
     run = _Run(config=config, plan=plan, ci=ci, hook=hook or (lambda _: None))
     if dry_run:
-        steps = [step for step in _preview(run) if step.name in chosen]
+        steps = _preview(run, chosen)
         return ReleaseOutcome(
             plan=plan, steps=tuple(steps), dry_run=True, duration=time.monotonic() - started
         )
