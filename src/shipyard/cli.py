@@ -479,11 +479,19 @@ def build_parser() -> _Parser:
     return parser
 
 
+def _check_root(root: Path) -> None:
+    """UsageError for a --root that names a file: every command reads files below it."""
+    if root.exists() and not root.is_dir():
+        msg = f"--root must be a directory: '{root}' is a file; pass the project's directory."
+        raise UsageError(msg)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        _check_root(args.root)
         func: Command | None = getattr(args, "func", None)
         if func is None:
             build_parser().print_help(sys.stderr)

@@ -963,6 +963,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         msg = f"not UTF-8 text ({exc.reason})."
         raise ConfigError(msg, path=path) from None
+    except OSError as exc:  # a directory, or a root that is a file
+        msg = f"cannot be read ({exc.strerror}); the project root must be a directory."
+        raise ConfigError(msg, path=path) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

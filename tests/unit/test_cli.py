@@ -70,3 +70,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_a_file_as_root_is_a_usage_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(tmp_path)
+    assert main(["--root", str(root / "pyproject.toml"), "config"]) == 2
+    err = capsys.readouterr().err
+    assert "--root must be a directory" in err
+    assert str(root / "pyproject.toml") in err
+    assert "Traceback" not in err

@@ -155,6 +155,13 @@ def test_missing_pyproject(tmp_path: Path) -> None:
     assert info.value.code == 2
 
 
+def test_a_file_as_root_is_a_config_error(tmp_path: Path) -> None:
+    root = project(tmp_path, "")
+    with pytest.raises(ConfigError, match="the project root must be a directory") as info:
+        config.load(root / "pyproject.toml")
+    assert info.value.code == 2
+
+
 def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = \n')
     with pytest.raises(ConfigError, match=r"invalid TOML: .*line 3, column 11"):
