@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import shlex
 import tomllib
 import types
 import typing
@@ -50,12 +51,21 @@ __all__ = [
 Check = Callable[[Any], str | None]
 
 
-def option(default: Any = dataclasses.MISSING, *, help: str, check: Check | None = None) -> Any:  # noqa: A002
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,  # noqa: A002
+    check: Check | None = None,
+    arguments: bool = False,
+) -> Any:
     """Declare one option: its default, its help text and an optional extra check.
 
     `check` returns a sentence saying what is expected, or None when the value is fine.
+    A list option takes a single string as a one-item list (`skip = "*-win32"`), except
+    when `arguments` marks it a command's argument list: there "-x -q" is surely meant
+    as two arguments, and is refused rather than passed on as one.
     """
-    metadata = {"help": help, "check": check}
+    metadata = {"help": help, "check": check, "arguments": arguments}
     if isinstance(default, (list, dict, set)):
         frozen = tuple(default) if isinstance(default, (list, set)) else dict(default)
         return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
@@ -159,7 +169,9 @@ class WorkflowsConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TestConfig:
-    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    pytest_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to pytest.", arguments=True
+    )
     extras: tuple[str, ...] | None = option(
         None,
         help="Extras of the project installed for tests. Default: `test` or `tests` when defined.",
@@ -213,9 +225,13 @@ class RustConfig:
         "all", help="Build, lint and test with `--all-features`, or with the default features."
     )
     clippy_args: tuple[str, ...] = option(
-        [], help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on)."
+        [],
+        help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on).",
+        arguments=True,
     )
-    test_args: tuple[str, ...] = option([], help="Extra arguments passed to `cargo test`.")
+    test_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to `cargo test`.", arguments=True
+    )
     coverage: Literal["auto", "llvm-cov", "tarpaulin"] = option(
         "auto",
         help="The coverage tool: cargo-llvm-cov or cargo-tarpaulin (auto: whichever is "
@@ -394,9 +410,13 @@ class BenchConfig:
         "JSON) instead of running pytest-benchmark; `command` writes it.",
     )
     command: tuple[str, ...] = option(
-        [], help="The command that writes `results`; run before reading it, and for a rerun."
+        [],
+        help="The command that writes `results`; run before reading it, and for a rerun.",
+        arguments=True,
     )
-    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    pytest_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to pytest.", arguments=True
+    )
     requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
     thresholds: Mapping[str, BenchThresholds] = option(
         {},
@@ -662,12 +682,15 @@ class DockerVariantConfig:
         [],
         help="A command run on the host before the build, in the project root "
         "(for example to build a static executable from the wheels).",
+        arguments=True,
     )
     size_budget_mb: Decimal | None = option(
         None, help="Largest allowed image size in MB (10^6 bytes).", check=_positive
     )
     smoke: tuple[str, ...] = option(
-        [], help="Arguments given to `docker run IMAGE ...`; it must exit 0. Empty: no smoke test."
+        [],
+        help="Arguments given to `docker run IMAGE ...`; it must exit 0. Empty: no smoke test.",
+        arguments=True,
     )
     user: str = option(
         "non-root",
@@ -681,6 +704,7 @@ class DockerVariantConfig:
         [],
         help="Arguments the container runs with during the health check "
         "(for a CLI image, something that keeps running). Default: the image's own command.",
+        arguments=True,
     )
     tags: tuple[str, ...] = option(
         ["{sha}", "{branch}", "{version}", "{floating}"],
@@ -922,6 +946,19 @@ def _convert(value: Any, tp: Any, key: str, path: Path) -> Any:  # noqa: C901, P
     raise TypeError(msg)
 
 
+def _one_string_for_arguments(text: str) -> str:
+    """Why a string is refused where a command's arguments go, with the list it may mean."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unclosed quote: show the shape, not a guess
+        words = []
+    example = json.dumps(words if len(words) > 1 else ["-x", "-q"])
+    return (
+        f"expected a list of arguments, like {example}, found {text!r} (str). "
+        "A string is not split into arguments: write each one as its own list item."
+    )
+
+
 def build(cls: type[Any], table: Mapping[str, Any], *, path: Path, prefix: str = _TABLE) -> Any:
     """Build dataclass `cls` from a raw TOML table, strictly."""
     fields = _toml_fields(cls)
@@ -940,6 +977,8 @@ def build(cls: type[Any], table: Mapping[str, Any], *, path: Path, prefix: str =
         if key not in table:
             continue
         full = f"{prefix}.{key}"
+        if field.metadata.get("arguments") and isinstance(table[key], str):
+            raise ConfigError(_one_string_for_arguments(table[key]), path=path, key=full)
         value = _convert(table[key], hints[field.name], full, path)
         check = field.metadata.get("check")
         problem = check(value) if check and value is not None else None

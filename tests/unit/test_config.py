@@ -120,6 +120,27 @@ BAD = [
         "tool.shipyard.test.pytest-args",
         "a list of strings",
     ),
+    # A string where a command's arguments go is refused, not taken as one argument.
+    (
+        "[tool.shipyard.test]\npytest-args = '-x -q'\n",
+        "tool.shipyard.test.pytest-args",
+        """expected a list of arguments, like ["-x", "-q"], found '-x -q' (str).""",
+    ),
+    (
+        "[tool.shipyard.bench]\ncommand = 'python bench.py --out r.json'\n",
+        "tool.shipyard.bench.command",
+        'like ["python", "bench.py", "--out", "r.json"]',
+    ),
+    (
+        "[tool.shipyard.rust]\nclippy-args = '-W clippy::pedantic'\n",
+        "tool.shipyard.rust.clippy-args",
+        "a list of arguments",
+    ),
+    (
+        "[tool.shipyard.docker.variants.cpu]\nsmoke = '--version'\n",
+        "tool.shipyard.docker.variants.cpu.smoke",
+        """like ["-x", "-q"], found '--version' (str)""",
+    ),
     (
         "[tool.shipyard.test]\nextra = ['x']\n",
         "tool.shipyard.test.extra",
@@ -147,6 +168,22 @@ def test_bad_config_names_the_key_and_the_file(
     assert str(root / "pyproject.toml") in message
     assert words in message
     assert info.value.code == ExitCode.CONFIG
+
+
+def test_selectors_and_other_lists_still_take_a_single_string(tmp_path: Path) -> None:
+    body = """
+        [tool.shipyard.matrix]
+        build = "cp312-*"
+        skip = "*-windows_*"
+        [tool.shipyard.test]
+        pytest-args = ["-x", "-q"]
+        requirements = "hypothesis"
+        """
+    cfg = config.load(project(tmp_path, body))
+    assert cfg.matrix.build == ("cp312-*",)
+    assert cfg.matrix.skip == ("*-windows_*",)
+    assert cfg.test.pytest_args == ("-x", "-q")
+    assert cfg.test.requirements == ("hypothesis",)
 
 
 def test_missing_pyproject(tmp_path: Path) -> None:
