@@ -37,25 +37,46 @@ def _print_json(data: object) -> None:
 
 
 def _add_config(sub: argparse._SubParsersAction[_Parser]) -> None:
-    p = sub.add_parser("config", help="print the resolved [tool.shipyard] configuration")
+    p = sub.add_parser(
+        "config",
+        help="check the [tool.shipyard] configuration as nox and invoke would, and print it "
+        "resolved (TOML)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--schema", action="store_true", help="print the JSON schema of the table")
     p.set_defaults(func=_cmd_config)
+
+
+def _checked_config(root: Path) -> config.Config:
+    """The config, put through what the noxfile and `invoke ci` check when they load it.
+
+    Reading the table checks each key; what spans keys or needs the project's files
+    (toolchains, the build matrix, custom stages, audit suppressions) is checked
+    later by the stages, and here too, so `shipyard config` passing means they start.
+    """
+    from shipyard import graph  # noqa: PLC0415
+    from shipyard.stages import toolchains  # noqa: PLC0415
+    from shipyard.stages.audit import suppress  # noqa: PLC0415
+
+    resolved = config.load(root)
+    chosen = toolchains.for_config(resolved)
+    if any(t.name == "python" for t in chosen):
+        for warning in matrix.plan(resolved).warnings:
+            sys.stderr.write(f"shipyard: warning: {warning}\n")
+    graph.stage_specs(resolved, graph.BUILTIN_NEEDS)
+    suppress.rules(resolved.audit.suppress, pyproject=resolved.pyproject)
+    return resolved
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     if args.schema:
         _print_json(config.schema())
         return ExitCode.OK
-    resolved = config.load(args.root)
-    data = config.to_json(resolved)
+    resolved = _checked_config(args.root)
     if args.json:
-        _print_json(data)
-        return ExitCode.OK
-    from rich.console import Console  # noqa: PLC0415
-    from rich.pretty import Pretty  # noqa: PLC0415
-
-    Console(highlight=False).print(Pretty(data, expand_all=True))
+        _print_json(config.to_json(resolved))
+    else:
+        sys.stdout.write(config.to_toml(resolved))
     return ExitCode.OK
 
 

@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+import tomlkit
+
 from shipyard.errors import ConfigError
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "option",
     "schema",
     "to_json",
+    "to_toml",
 ]
 
 Check = Callable[[Any], str | None]
@@ -1146,6 +1149,77 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+#: Arrays longer than this on one line are written one item a line.
+_TOML_LINE = 80
+
+
+def _is_record(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _toml_value(value: Any) -> Any:
+    """An option's value as a tomlkit item: long arrays one item a line, maps inline."""
+    if isinstance(value, Mapping):
+        inline = tomlkit.inline_table()
+        inline.update({str(k): to_json(v) for k, v in value.items()})
+        return inline
+    plain = to_json(value)
+    if isinstance(plain, list):
+        array = tomlkit.array()
+        array.extend(plain)
+        return array.multiline(len(array.as_string()) > _TOML_LINE)
+    return plain
+
+
+def _toml_table(record: Any, *, super_table: bool = False) -> Any:
+    """A record as a table: its own keys first, then its sub-tables, as TOML needs.
+
+    TOML has no null: an unset option is written as a comment, so every option shows.
+    """
+    table = tomlkit.table(is_super_table=super_table)
+    values = {_key(f.name): getattr(record, f.name) for f in _toml_fields(type(record)).values()}
+    nested = {}
+    for key, value in values.items():
+        records = isinstance(value, Mapping) and value and all(map(_is_record, value.values()))
+        listed = isinstance(value, tuple) and value and all(map(_is_record, value))
+        if _is_record(value) or records or listed:
+            nested[key] = value
+        elif value is None:
+            table.add(tomlkit.comment(f"{key}: unset"))
+        else:
+            table.add(key, _toml_value(value))
+    for key, value in nested.items():
+        if _is_record(value):
+            table.add(key, _toml_table(value))
+        elif isinstance(value, Mapping):  # named tables, like [tool.shipyard.stages.<name>]
+            named = tomlkit.table(is_super_table=True)
+            for name, item in value.items():
+                named.add(name, _toml_table(item))
+            table.add(key, named)
+        else:  # an array of tables, like [[tool.shipyard.audit.suppress]]
+            tables = tomlkit.aot()
+            tables.extend(_toml_table(item) for item in value)
+            table.add(key, tables)
+    return table
+
+
+def to_toml(config: Config) -> str:
+    """The resolved table as TOML, under the name it has in its file, every option included.
+
+    Options that are unset show as comments; loading the text gives the same config.
+    """
+    dotted = CARGO_TABLES[0] if config.pyproject.name == "Cargo.toml" else _TABLE
+    *outer, name = dotted.split(".")
+    item = _toml_table(config)
+    for part in reversed(outer):
+        wrapper = tomlkit.table(is_super_table=True)
+        wrapper.add(name, item)
+        item, name = wrapper, part
+    document = tomlkit.document()
+    document.add(name, item)
+    return tomlkit.dumps(document)
 
 
 def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: C901, PLR0911

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
+import tomllib
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -229,6 +231,36 @@ def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
         "max-severity": "high",
     }
     assert data["reports-dir"] == ".shipyard/reports"
+
+
+def test_to_toml_loads_back_to_the_same_config(tmp_path: Path) -> None:
+    body = """
+        [tool.shipyard.test]
+        pytest-args = ["-x", "-q"]
+        [tool.shipyard.stages.check]
+        commands = ["alembic check"]
+        env = { A = "1" }
+        [[tool.shipyard.audit.suppress]]
+        id = "CVE-2019-11324"
+        reason = "not reachable"
+        expires = "2030-06-30"
+        [tool.shipyard.matrix.overrides."cp312-*"]
+        env = { X = "y" }
+        [tool.shipyard.bench.thresholds."*slow*"]
+        warn = 25
+        [tool.shipyard.docker.variants.cpu]
+        smoke = ["--version"]
+        size-budget-mb = 120.5
+        """
+    cfg = config.load(project(tmp_path, body))
+    text = config.to_toml(cfg)
+    assert text.startswith("[tool.shipyard]\n")
+    assert "[[tool.shipyard.audit.suppress]]" in text
+    assert "[tool.shipyard.stages.check]" in text
+    again = config.build(config.Config, tomllib.loads(text)["tool"]["shipyard"], path=tmp_path)
+    assert config.to_json(again) == config.to_json(
+        dataclasses.replace(cfg, root=again.root, pyproject=again.pyproject, project=None)
+    )
 
 
 def test_readme_config_reference_is_current() -> None:
