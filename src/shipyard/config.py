@@ -1012,8 +1012,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "... (at line L, column C)"; keep its words, they name the spot.
-        msg = f"invalid TOML: {exc}."
+        msg = f"invalid TOML: {_with_end_position(str(exc), text)}."
         raise ConfigError(msg, path=path) from None
+
+
+def _with_end_position(message: str, text: str) -> str:
+    """tomllib's message, with the line and column where the text ends when it says "end".
+
+    An error at the end of the file (an unclosed array) has no line in tomllib's words.
+    """
+    end = "(at end of document)"
+    if not message.endswith(end):
+        return message
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:  # the final newline ends the last line; no new one
+        lines.pop()
+    where = f"(at end of document, line {len(lines)}, column {len(lines[-1]) + 1})"
+    return message.removesuffix(end) + where
 
 
 def _legacy_name(data: Mapping[str, Any], root: Path) -> str | None:

@@ -207,6 +207,14 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
         config.load(tmp_path)
 
 
+def test_toml_error_at_the_end_of_the_file_gives_its_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndeps = [\n  "a",\n  "b"\n')
+    with pytest.raises(
+        ConfigError, match=r"Unclosed array \(at end of document, line 5, column 6\)"
+    ):
+        config.load(tmp_path)
+
+
 def test_shipped_schema_matches_the_records() -> None:
     shipped = resources.files("shipyard").joinpath("resources/shipyard.schema.json")
     assert json.loads(shipped.read_text(encoding="utf-8")) == config.schema()
