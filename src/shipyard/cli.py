@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
+
 from shipyard import __version__, config, matrix
 from shipyard.errors import ConfigError, ExitCode, ShipyardError, ToolMissing, UsageError
 from shipyard.report import console
@@ -144,7 +146,7 @@ def _cmd_health(args: argparse.Namespace) -> int:
         _print_json(checks)
     else:
         console(stderr=False).print(health.render_checks(checks["checks"]))
-        console().print(f"health: {result.status.value}: {result.reason}")
+        console().print(f"health: {result.status.value}: {result.reason}", markup=False)
     return ExitCode.GATE_FAILED if result.status.value == "failed" else ExitCode.OK
 
 
@@ -187,7 +189,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         out.print("nothing to change: the project has adopted shipyard already.")
     out.print("next:")
     for command, what in init.next_commands(plan):
-        out.print(f"  [bold]{command}[/]  [dim]# {what}[/]", soft_wrap=True)
+        out.print(f"  [bold]{escape(command)}[/]  [dim]# {escape(what)}[/]", soft_wrap=True)
     return ExitCode.OK
 
 

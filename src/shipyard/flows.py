@@ -108,7 +108,7 @@ def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
         raise Exit(msg, code=int(exc.code)) from None
     out = console()
     out.print(render_table(report.parts, title="shipyard monitor"))
-    out.print(f"report: {report.markdown_path}")
+    out.print(f"report: {report.markdown_path}", markup=False)
     if report.exit_code:
         raise Exit(code=int(report.exit_code))
 
