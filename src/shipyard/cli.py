@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
+
 from shipyard import __version__, config, matrix
 from shipyard.errors import ConfigError, ExitCode, ShipyardError, ToolMissing, UsageError
 from shipyard.report import console
@@ -37,25 +39,46 @@ def _print_json(data: object) -> None:
 
 
 def _add_config(sub: argparse._SubParsersAction[_Parser]) -> None:
-    p = sub.add_parser("config", help="print the resolved [tool.shipyard] configuration")
+    p = sub.add_parser(
+        "config",
+        help="check the [tool.shipyard] configuration as nox and invoke would, and print it "
+        "resolved (TOML)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--schema", action="store_true", help="print the JSON schema of the table")
     p.set_defaults(func=_cmd_config)
+
+
+def _checked_config(root: Path) -> config.Config:
+    """The config, put through what the noxfile and `invoke ci` check when they load it.
+
+    Reading the table checks each key; what spans keys or needs the project's files
+    (toolchains, the build matrix, custom stages, audit suppressions) is checked
+    later by the stages, and here too, so `shipyard config` passing means they start.
+    """
+    from shipyard import graph  # noqa: PLC0415
+    from shipyard.stages import toolchains  # noqa: PLC0415
+    from shipyard.stages.audit import suppress  # noqa: PLC0415
+
+    resolved = config.load(root)
+    chosen = toolchains.for_config(resolved)
+    if any(t.name == "python" for t in chosen):
+        for warning in matrix.plan(resolved).warnings:
+            sys.stderr.write(f"shipyard: warning: {warning}\n")
+    graph.stage_specs(resolved, graph.BUILTIN_NEEDS)
+    suppress.rules(resolved.audit.suppress, pyproject=resolved.pyproject)
+    return resolved
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     if args.schema:
         _print_json(config.schema())
         return ExitCode.OK
-    resolved = config.load(args.root)
-    data = config.to_json(resolved)
+    resolved = _checked_config(args.root)
     if args.json:
-        _print_json(data)
-        return ExitCode.OK
-    from rich.console import Console  # noqa: PLC0415
-    from rich.pretty import Pretty  # noqa: PLC0415
-
-    Console(highlight=False).print(Pretty(data, expand_all=True))
+        _print_json(config.to_json(resolved))
+    else:
+        sys.stdout.write(config.to_toml(resolved))
     return ExitCode.OK
 
 
@@ -123,7 +146,7 @@ def _cmd_health(args: argparse.Namespace) -> int:
         _print_json(checks)
     else:
         console(stderr=False).print(health.render_checks(checks["checks"]))
-        console().print(f"health: {result.status.value}: {result.reason}")
+        console().print(f"health: {result.status.value}: {result.reason}", markup=False)
     return ExitCode.GATE_FAILED if result.status.value == "failed" else ExitCode.OK
 
 
@@ -168,7 +191,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         out.print("nothing to change: the project has adopted shipyard already.")
     out.print("next:")
     for command, what in init.next_commands(plan):
-        out.print(f"  [bold]{command}[/]  [dim]# {what}[/]", soft_wrap=True)
+        out.print(f"  [bold]{escape(command)}[/]  [dim]# {escape(what)}[/]", soft_wrap=True)
     return ExitCode.OK
 
 
@@ -481,11 +504,19 @@ def build_parser() -> _Parser:
     return parser
 
 
+def _check_root(root: Path) -> None:
+    """UsageError for a --root that names a file: every command reads files below it."""
+    if root.exists() and not root.is_dir():
+        msg = f"--root must be a directory: '{root}' is a file; pass the project's directory."
+        raise UsageError(msg)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        _check_root(args.root)
         func: Command | None = getattr(args, "func", None)
         if func is None:
             build_parser().print_help(sys.stderr)

@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import shlex
 import tomllib
 import types
 import typing
@@ -21,6 +22,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+
+import tomlkit
 
 from shipyard.errors import ConfigError
 
@@ -45,17 +48,27 @@ __all__ = [
     "option",
     "schema",
     "to_json",
+    "to_toml",
 ]
 
 Check = Callable[[Any], str | None]
 
 
-def option(default: Any = dataclasses.MISSING, *, help: str, check: Check | None = None) -> Any:  # noqa: A002
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,  # noqa: A002
+    check: Check | None = None,
+    arguments: bool = False,
+) -> Any:
     """Declare one option: its default, its help text and an optional extra check.
 
     `check` returns a sentence saying what is expected, or None when the value is fine.
+    A list option takes a single string as a one-item list (`skip = "*-win32"`), except
+    when `arguments` marks it a command's argument list: there "-x -q" is surely meant
+    as two arguments, and is refused rather than passed on as one.
     """
-    metadata = {"help": help, "check": check}
+    metadata = {"help": help, "check": check, "arguments": arguments}
     if isinstance(default, (list, dict, set)):
         frozen = tuple(default) if isinstance(default, (list, set)) else dict(default)
         return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
@@ -160,7 +173,9 @@ class WorkflowsConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TestConfig:
-    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    pytest_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to pytest.", arguments=True
+    )
     extras: tuple[str, ...] | None = option(
         None,
         help="Extras of the project installed for tests. Default: `test` or `tests` when defined.",
@@ -214,9 +229,13 @@ class RustConfig:
         "all", help="Build, lint and test with `--all-features`, or with the default features."
     )
     clippy_args: tuple[str, ...] = option(
-        [], help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on)."
+        [],
+        help="Extra lints after `--`, like '-W clippy::pedantic' (`-D warnings` is always on).",
+        arguments=True,
     )
-    test_args: tuple[str, ...] = option([], help="Extra arguments passed to `cargo test`.")
+    test_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to `cargo test`.", arguments=True
+    )
     coverage: Literal["auto", "llvm-cov", "tarpaulin"] = option(
         "auto",
         help="The coverage tool: cargo-llvm-cov or cargo-tarpaulin (auto: whichever is "
@@ -395,9 +414,13 @@ class BenchConfig:
         "JSON) instead of running pytest-benchmark; `command` writes it.",
     )
     command: tuple[str, ...] = option(
-        [], help="The command that writes `results`; run before reading it, and for a rerun."
+        [],
+        help="The command that writes `results`; run before reading it, and for a rerun.",
+        arguments=True,
     )
-    pytest_args: tuple[str, ...] = option([], help="Extra arguments passed to pytest.")
+    pytest_args: tuple[str, ...] = option(
+        [], help="Extra arguments passed to pytest.", arguments=True
+    )
     requirements: tuple[str, ...] = option([], help="Extra requirements for the bench session.")
     thresholds: Mapping[str, BenchThresholds] = option(
         {},
@@ -664,12 +687,15 @@ class DockerVariantConfig:
         [],
         help="A command run on the host before the build, in the project root "
         "(for example to build a static executable from the wheels).",
+        arguments=True,
     )
     size_budget_mb: Decimal | None = option(
         None, help="Largest allowed image size in MB (10^6 bytes).", check=_positive
     )
     smoke: tuple[str, ...] = option(
-        [], help="Arguments given to `docker run IMAGE ...`; it must exit 0. Empty: no smoke test."
+        [],
+        help="Arguments given to `docker run IMAGE ...`; it must exit 0. Empty: no smoke test.",
+        arguments=True,
     )
     user: str = option(
         "non-root",
@@ -683,6 +709,7 @@ class DockerVariantConfig:
         [],
         help="Arguments the container runs with during the health check "
         "(for a CLI image, something that keeps running). Default: the image's own command.",
+        arguments=True,
     )
     tags: tuple[str, ...] = option(
         ["{sha}", "{branch}", "{version}", "{floating}"],
@@ -924,6 +951,19 @@ def _convert(value: Any, tp: Any, key: str, path: Path) -> Any:  # noqa: C901, P
     raise TypeError(msg)
 
 
+def _one_string_for_arguments(text: str) -> str:
+    """Why a string is refused where a command's arguments go, with the list it may mean."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unclosed quote: show the shape, not a guess
+        words = []
+    example = json.dumps(words if len(words) > 1 else ["-x", "-q"])
+    return (
+        f"expected a list of arguments, like {example}, found {text!r} (str). "
+        "A string is not split into arguments: write each one as its own list item."
+    )
+
+
 def build(cls: type[Any], table: Mapping[str, Any], *, path: Path, prefix: str = _TABLE) -> Any:
     """Build dataclass `cls` from a raw TOML table, strictly."""
     fields = _toml_fields(cls)
@@ -942,6 +982,8 @@ def build(cls: type[Any], table: Mapping[str, Any], *, path: Path, prefix: str =
         if key not in table:
             continue
         full = f"{prefix}.{key}"
+        if field.metadata.get("arguments") and isinstance(table[key], str):
+            raise ConfigError(_one_string_for_arguments(table[key]), path=path, key=full)
         value = _convert(table[key], hints[field.name], full, path)
         check = field.metadata.get("check")
         problem = check(value) if check and value is not None else None
@@ -965,12 +1007,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         msg = f"not UTF-8 text ({exc.reason})."
         raise ConfigError(msg, path=path) from None
+    except OSError as exc:  # a directory, or a root that is a file
+        msg = f"cannot be read ({exc.strerror}); the project root must be a directory."
+        raise ConfigError(msg, path=path) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "... (at line L, column C)"; keep its words, they name the spot.
-        msg = f"invalid TOML: {exc}."
+        msg = f"invalid TOML: {_with_end_position(str(exc), text)}."
         raise ConfigError(msg, path=path) from None
+
+
+def _with_end_position(message: str, text: str) -> str:
+    """tomllib's message, with the line and column where the text ends when it says "end".
+
+    An error at the end of the file (an unclosed array) has no line in tomllib's words.
+    """
+    end = "(at end of document)"
+    if not message.endswith(end):
+        return message
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:  # the final newline ends the last line; no new one
+        lines.pop()
+    where = f"(at end of document, line {len(lines)}, column {len(lines[-1]) + 1})"
+    return message.removesuffix(end) + where
 
 
 def _legacy_name(data: Mapping[str, Any], root: Path) -> str | None:
@@ -1106,6 +1166,77 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+#: Arrays longer than this on one line are written one item a line.
+_TOML_LINE = 80
+
+
+def _is_record(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _toml_value(value: Any) -> Any:
+    """An option's value as a tomlkit item: long arrays one item a line, maps inline."""
+    if isinstance(value, Mapping):
+        inline = tomlkit.inline_table()
+        inline.update({str(k): to_json(v) for k, v in value.items()})
+        return inline
+    plain = to_json(value)
+    if isinstance(plain, list):
+        array = tomlkit.array()
+        array.extend(plain)
+        return array.multiline(len(array.as_string()) > _TOML_LINE)
+    return plain
+
+
+def _toml_table(record: Any, *, super_table: bool = False) -> Any:
+    """A record as a table: its own keys first, then its sub-tables, as TOML needs.
+
+    TOML has no null: an unset option is written as a comment, so every option shows.
+    """
+    table = tomlkit.table(is_super_table=super_table)
+    values = {_key(f.name): getattr(record, f.name) for f in _toml_fields(type(record)).values()}
+    nested = {}
+    for key, value in values.items():
+        records = isinstance(value, Mapping) and value and all(map(_is_record, value.values()))
+        listed = isinstance(value, tuple) and value and all(map(_is_record, value))
+        if _is_record(value) or records or listed:
+            nested[key] = value
+        elif value is None:
+            table.add(tomlkit.comment(f"{key}: unset"))
+        else:
+            table.add(key, _toml_value(value))
+    for key, value in nested.items():
+        if _is_record(value):
+            table.add(key, _toml_table(value))
+        elif isinstance(value, Mapping):  # named tables, like [tool.shipyard.stages.<name>]
+            named = tomlkit.table(is_super_table=True)
+            for name, item in value.items():
+                named.add(name, _toml_table(item))
+            table.add(key, named)
+        else:  # an array of tables, like [[tool.shipyard.audit.suppress]]
+            tables = tomlkit.aot()
+            tables.extend(_toml_table(item) for item in value)
+            table.add(key, tables)
+    return table
+
+
+def to_toml(config: Config) -> str:
+    """The resolved table as TOML, under the name it has in its file, every option included.
+
+    Options that are unset show as comments; loading the text gives the same config.
+    """
+    dotted = CARGO_TABLES[0] if config.pyproject.name == "Cargo.toml" else _TABLE
+    *outer, name = dotted.split(".")
+    item = _toml_table(config)
+    for part in reversed(outer):
+        wrapper = tomlkit.table(is_super_table=True)
+        wrapper.add(name, item)
+        item, name = wrapper, part
+    document = tomlkit.document()
+    document.add(name, item)
+    return tomlkit.dumps(document)
 
 
 def _schema_of(tp: Any) -> dict[str, Any]:  # noqa: C901, PLR0911

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard import config, matrix, paths
@@ -390,24 +391,27 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
 
 
 def render(diagnosis: Diagnosis) -> Group:
-    """Two tables: what was found, and which stages can run."""
+    """Two tables: what was found, and which stages can run.
+
+    Details quote config and tool text ("[tool.shipyard.matrix]"): escaped, not markup.
+    """
     found = Table(title="this machine", title_justify="left")
     for column in ("check", "status", "found"):
         found.add_column(column, overflow="fold")
     for check in diagnosis.checks:
         found.add_row(
-            check.name,
+            escape(check.name),
             f"[{check.status.style}]{check.status.mark} {_word(check.status)}[/]",
-            check.detail,
+            escape(check.detail),
         )
     stages = Table(title="stages", title_justify="left")
     for column in ("stage", "can run", "why"):
         stages.add_column(column, overflow="fold")
     for stage in diagnosis.stages:
         stages.add_row(
-            stage.stage,
+            escape(stage.stage),
             f"[{stage.status.style}]{stage.status.mark} {_verdict(stage.status)}[/]",
-            stage.reason,
+            escape(stage.reason),
         )
     return Group(found, stages)
 

@@ -15,7 +15,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from shipyard import config, pipeline
-from shipyard.errors import ExitCode, ShipyardError
+from shipyard.errors import ExitCode, ShipyardError, UsageError
 from shipyard.report import Status, append_step_summary, render_markdown, write_result
 
 __all__ = ["ns"]
@@ -28,10 +28,24 @@ def _nox(*sessions: str) -> list[str]:
     return argv
 
 
+def _jobs(text: str) -> int:
+    """`-j`'s value: a whole number of 1 or more; empty means one stage per core."""
+    if not text.strip():
+        return pipeline.default_jobs()
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        msg = f"-j takes a whole number of 1 or more (stages run at once), not {text!r}."
+        raise UsageError(msg)
+    return jobs
+
+
 @task(
     iterable=["only", "skip"],
     help={
-        "jobs": "stages run at once (default: the number of cores)",
+        "jobs": "stages run at once, 1 or more (default: the number of cores)",
         "only": "run only these stages (a name, or `test` for every test target); repeatable",
         "skip": "leave these stages out; repeatable",
         "fail-fast": "stop every stage at the first failure",
@@ -40,20 +54,21 @@ def _nox(*sessions: str) -> list[str]:
 )
 def ci(  # noqa: PLR0917 - invoke turns each parameter into a flag
     c: Context,  # noqa: ARG001 - invoke passes it
-    jobs: int = 0,
+    # A string, not an int: invoke would meet `-j abc` with a traceback; _jobs says why.
+    jobs: str = "",
     only: list[str] | None = None,
     skip: list[str] | None = None,
     fail_fast: bool = False,
     plan: bool = False,
 ) -> None:
     """Run the pipeline as a graph, stages in parallel: the stages and summary of `nox -s ci`."""
-    jobs = jobs or pipeline.default_jobs()
     try:
+        at_once = _jobs(jobs)
         prepared = pipeline.prepare(Path.cwd(), only=only or (), skip=skip or ())
         if plan:
-            pipeline.print_plan(prepared, jobs=jobs)
+            pipeline.print_plan(prepared, jobs=at_once)
             return
-        code = pipeline.run(prepared, jobs=jobs, fail_fast=fail_fast)
+        code = pipeline.run(prepared, jobs=at_once, fail_fast=fail_fast)
     except ShipyardError as exc:
         msg = f"shipyard: error: {exc}"
         raise Exit(msg, code=int(exc.code)) from None
@@ -93,7 +108,7 @@ def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
         raise Exit(msg, code=int(exc.code)) from None
     out = console()
     out.print(render_table(report.parts, title="shipyard monitor"))
-    out.print(f"report: {report.markdown_path}")
+    out.print(f"report: {report.markdown_path}", markup=False)
     if report.exit_code:
         raise Exit(code=int(report.exit_code))
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import bracex
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing, UsageError
@@ -480,7 +481,7 @@ def render_table(plan: Plan, *, here: tuple[str, str] | None = None) -> Table:
     for target in plan.targets:
         extra = [f"{k}={v}" for k, v in target.env.items()] + list(target.requirements)
         mark = "yes" if target in runnable else ""
-        table.add_row(target.id, target.runner, " ".join(extra), mark)
+        table.add_row(escape(target.id), escape(target.runner), escape(" ".join(extra)), mark)
     return table
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard import config as config_mod
@@ -138,7 +139,8 @@ def plan(prepared: Prepared, *, jobs: int) -> Table:
     for stage in prepared.graph.stages:
         command = " ".join(prepared.argv(stage)[1:]).replace("-m nox", "nox", 1)
         runs = prepared.left_out.get(stage.name) or missing.get(stage.name, "yes")
-        table.add_row(stage.name, ", ".join(stage.needs) or "-", command, runs)
+        needs = ", ".join(stage.needs) or "-"
+        table.add_row(escape(stage.name), escape(needs), escape(command), escape(runs))
     return table
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
@@ -227,7 +228,9 @@ def render_table(results: Sequence[StageResult], *, title: str = "shipyard") -> 
     table.add_column("details", overflow="fold")
     for result in results:
         status = f"[{result.status.style}]{result.status.mark} {result.status.value}[/]"
-        table.add_row(result.stage, status, f"{result.duration:.1f}s", _summary_line(result))
+        # Reasons quote config keys and tool output: "[tool.shipyard.x]" is text, not markup.
+        details = escape(_summary_line(result))
+        table.add_row(escape(result.stage), status, f"{result.duration:.1f}s", details)
     return table
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,7 @@ from helpers.audit import (
     shared_tool_venv,
     tool_env,
 )
-from shipyard.errors import ConfigError, ToolMissing
+from shipyard.errors import ConfigError
 from shipyard.report import Severity, Status
 from shipyard.stages.audit import run_audit
 
@@ -339,12 +340,85 @@ def test_full_audit_writes_valid_sarif_and_an_sbom(tmp_path, audit_bin):
     assert "B602" in (root / ".shipyard/reports/audit/audit.md").read_text(encoding="utf-8")
 
 
-def test_missing_tool_is_named(tmp_path):
+def test_missing_tool_fails_its_check_and_the_stage(tmp_path):
     root = make_project(tmp_path / "p", audit='[tool.shipyard.audit]\nchecks = ["sbom"]\n')
     empty = tmp_path / "empty-bin"
     empty.mkdir()
 
-    with pytest.raises(ToolMissing, match="cyclonedx-py") as info:
-        run_audit(load(root), tool_env=tool_env(empty))
+    result = run_audit(load(root), tool_env=tool_env(empty))
 
-    assert info.value.code == 3
+    (failed,) = result.findings
+    assert failed.rule == "audit/check-failed"
+    assert failed.extra["check"] == "sbom"
+    assert "'cyclonedx-py' is not installed" in failed.message
+    assert result.status is Status.FAILED
+    assert "sbom check failed" in result.reason
+    assert result.metrics["audit.checks_failed"] == 1
+
+
+def test_a_failing_check_leaves_the_others_reporting(tmp_path, audit_bin):
+    # A bin directory with every tool but cyclonedx-py: the sbom check cannot run.
+    partial = tmp_path / "partial-bin"
+    partial.mkdir()
+    for tool in audit_bin.iterdir():
+        if tool.name != "cyclonedx-py":
+            (partial / tool.name).symlink_to(tool)
+    audit = '[tool.shipyard.audit]\nchecks = ["sast", "sbom"]\n'
+    root = make_project(tmp_path / "p", audit=audit, files={"src/demo_app/risky.py": RISKY})
+
+    result = run_audit(load(root), tool_env=tool_env(partial))
+
+    assert "B602" in {f.rule for f in result.findings if f.tool == "bandit"}
+    failed = [f for f in result.findings if f.rule == "audit/check-failed"]
+    assert [f.extra["check"] for f in failed] == ["sbom"]
+    assert result.status is Status.FAILED
+    assert "sbom check failed" in result.reason
+    saved = json.loads((root / ".shipyard/reports/audit/audit.sarif").read_text("utf-8"))
+    assert [run["tool"]["driver"]["name"] for run in saved["runs"]] == ["bandit"]
+
+
+SETUP_CFG = """
+[metadata]
+name = demo-app
+version = 0.1.0
+license = MIT
+
+[options]
+package_dir =
+    = src
+packages = find:
+install_requires =
+    urllib3==1.24.1
+
+[options.packages.find]
+where = src
+"""
+
+
+def test_setup_cfg_project_gets_every_check_and_an_sbom(tmp_path, audit_bin):
+    # pyproject.toml holds [build-system] and shipyard's table, but no PEP 621 [project].
+    root = tmp_path / "p"
+    root.mkdir()
+    pyproject = """
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [tool.shipyard.audit]
+        advisory-db = "advisories"
+        secrets-history = false
+        """
+    files = {"pyproject.toml": pyproject, "setup.cfg": SETUP_CFG, "src/demo_app/risky.py": RISKY}
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
+    advisory_db(root)
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    assert not [f for f in result.findings if f.rule == "audit/check-failed"]
+    tools = {f.tool for f in result.findings}
+    assert {"advisory-db", "bandit", "licenses"} <= tools
+    sbom = json.loads((root / ".shipyard/reports/audit/sbom.cdx.json").read_text("utf-8"))
+    assert OLD_PACKAGE in {c["name"] for c in sbom["components"]}
+    assert result.metrics["sbom.components"] > 0

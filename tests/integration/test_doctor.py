@@ -69,6 +69,23 @@ def test_everything_found_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert all(s["status"] == "passed" for s in stages.values())
 
 
+def test_messages_quoting_config_tables_keep_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    root = project(tmp_path / "fine", [_current()])
+    main(["--root", str(root), "doctor", "--timeout", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no image variants (no Dockerfiles, no [tool.shipyard.docker] variants)" in out
+
+    root = project(tmp_path / "empty", [_current()])
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write('skip = ["*"]\n')
+    main(["--root", str(root), "doctor", "--timeout", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Widen build or narrow skip in [tool.shipyard.matrix]." in out
+
+
 def test_missing_interpreter_is_partial_locally_and_failed_on_ci(tmp_path: Path) -> None:
     missing = _missing_python()
     root = project(tmp_path, [_current(), missing])

@@ -100,6 +100,16 @@ def test_plan_only_and_skip(sample_project) -> None:
     assert re.search(r"(\d+) of (\d+) stages run, at most 3 at a time", " ".join(out.split()))
     assert not (root / ".nox").exists()
 
+    # -j takes a whole number of 1 or more: anything else is a usage error, before any run.
+    for bad in ("abc", "0", "-3"):
+        refused = run_invoke(root, "ci", "-j", bad, *([] if bad == "-3" else ["--plan"]))
+        assert refused.returncode == 2, refused.stderr
+        assert f"-j takes a whole number of 1 or more (stages run at once), not '{bad}'" in (
+            refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
+    assert not (root / ".nox").exists()
+
     only = run_invoke(root, "ci", "--only", "lint,check")
     assert only.returncode == 0, only.stderr[-3000:]
     rows = summary_rows(root)

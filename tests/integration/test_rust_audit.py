@@ -8,6 +8,7 @@ The OSV API is a local HTTP server that checks every request it receives.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,6 @@ from helpers.rust import apply_cargo_env, cargo_toml, needs_cargo, write_vendore
 from shipyard import config
 from shipyard.report import Severity, Status
 from shipyard.stages.audit import run_audit
-from shipyard.stages.audit.interface import ToolFailed
 from shipyard.tools import ToolEnv
 
 pytestmark = [pytest.mark.slow, needs_cargo]
@@ -176,5 +176,10 @@ def test_online_an_unreachable_osv_api_names_the_offline_way(tmp_path: Path) -> 
         port = free.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1/query"
     root = crate(tmp_path / "offline", f'checks = ["vulns"]\nosv-url = "{url}"\n')
-    with pytest.raises(ToolFailed, match=r"could not be asked about .*set .*advisory-db"):
-        run_audit(config.load(root), tool_env=ToolEnv())
+
+    result = run_audit(config.load(root), tool_env=ToolEnv())
+
+    (failed,) = result.findings
+    assert failed.rule == "audit/check-failed"
+    assert re.search(r"could not be asked about .*set .*advisory-db", failed.message)
+    assert result.status is Status.FAILED

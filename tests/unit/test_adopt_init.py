@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers.adopt import FLIT_NO_TOOLS, HATCH_SRC, MESSY, clean_env, git, git_init
+from helpers.adopt import (
+    FLIT_NO_TOOLS,
+    HATCH_SRC,
+    MESSY,
+    SETUPTOOLS_CFG,
+    clean_env,
+    git,
+    git_init,
+)
 from shipyard.adopt.init import NOXFILE, TASKS
 from shipyard.cli import main
 
@@ -67,6 +75,16 @@ def test_second_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert init(root) == 0
     assert git(root, "status", "--porcelain") == ""
     assert "nothing to change: the project has adopted shipyard already." in capsys.readouterr().err
+
+
+def test_summary_shows_config_text_in_brackets_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    root = SETUPTOOLS_CFG.make(tmp_path)
+    assert init(root, "--dry-run") == 0
+    err = capsys.readouterr().err
+    assert "(from setup.cfg [options] python_requires '>=3.11')" in err
 
 
 def test_dry_run_prints_a_diff_and_writes_nothing(

@@ -16,7 +16,14 @@ from shipyard.config import LicensePolicy, Suppression
 from shipyard.errors import ConfigError
 from shipyard.report import Finding, Severity, Status
 from shipyard.stages.audit import gate, osv, suppress
-from shipyard.stages.audit.interface import CheckReport, Distribution, Rule, note
+from shipyard.stages.audit.interface import (
+    CheckReport,
+    Distribution,
+    Rule,
+    ToolFailed,
+    failure,
+    note,
+)
 from shipyard.stages.audit.licenses import Verdict, judge, license_of, runtime_closure
 from shipyard.stages.audit.sarif import to_sarif
 from shipyard.stages.audit.vulns import read_pins
@@ -315,6 +322,14 @@ def test_secrets_and_denied_licences_fail_whatever_the_line():
     assert status is Status.FAILED
     assert "1 secret(s)" in reason
     assert "denied licence(s): gpl-thing" in reason
+
+
+def test_a_check_that_could_not_run_fails_the_gate_with_its_message():
+    broken = failure("sbom", ToolFailed("cyclonedx-py failed (exit 1): boom"))
+    low = Finding(rule="B1", message="m", severity=Severity.LOW, tool="bandit")
+    status, reason = gate([broken, low], cfg(max_severity="critical"))
+    assert status is Status.FAILED
+    assert reason == "sbom check failed: cyclonedx-py failed (exit 1): boom"
 
 
 # -- SARIF -------------------------------------------------------------------------------

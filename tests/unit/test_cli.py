@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,40 @@ def test_config_json_prints_the_resolved_table(
     assert data["sources"] == ["src"]
 
 
-def test_config_prints_readably(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = write_project(tmp_path)
+def test_config_prints_the_resolved_table_as_toml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(tmp_path, "[tool.shipyard.test]\npytest-args = ['-x']\n")
     assert main(["--root", str(root), "config"]) == 0
-    assert "'lint-warnings': 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("[tool.shipyard]\n")
+    table = tomllib.loads(out)["tool"]["shipyard"]
+    assert table["gates"]["lint-warnings"] == 0
+    assert table["test"]["pytest-args"] == ["-x"]
+    assert table["lint"]["ruff"] is True
+    assert "# mypy: unset" in out  # TOML has no null: unset options are comments
+
+
+@pytest.mark.parametrize(
+    ("tool", "words"),
+    [
+        ("[tool.shipyard.matrix]\nplatforms = ['linux_arm']\n", "Did you mean 'aarch64'?"),
+        ("[tool.shipyard]\ntoolchain = ['pyton']\n", "Did you mean 'python'?"),
+        ("[tool.shipyard.stages.check]\nneeds = ['lint']\n", "at least one command"),
+        (
+            "[[tool.shipyard.audit.suppress]]\nid = 'CVE-1'\nreason = ''\n",
+            "has no reason",
+        ),
+    ],
+)
+def test_config_checks_what_nox_and_invoke_check_on_loading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tool: str, words: str
+) -> None:
+    root = write_project(tmp_path, tool)
+    assert main(["--root", str(root), "config"]) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert main(["--root", str(root), "config", "--json"]) == 2
 
 
 def test_config_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,3 +101,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_a_file_as_root_is_a_usage_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_project(tmp_path)
+    assert main(["--root", str(root / "pyproject.toml"), "config"]) == 2
+    err = capsys.readouterr().err
+    assert "--root must be a directory" in err
+    assert str(root / "pyproject.toml") in err
+    assert "Traceback" not in err

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
+import tomllib
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -120,6 +122,27 @@ BAD = [
         "tool.shipyard.test.pytest-args",
         "a list of strings",
     ),
+    # A string where a command's arguments go is refused, not taken as one argument.
+    (
+        "[tool.shipyard.test]\npytest-args = '-x -q'\n",
+        "tool.shipyard.test.pytest-args",
+        """expected a list of arguments, like ["-x", "-q"], found '-x -q' (str).""",
+    ),
+    (
+        "[tool.shipyard.bench]\ncommand = 'python bench.py --out r.json'\n",
+        "tool.shipyard.bench.command",
+        'like ["python", "bench.py", "--out", "r.json"]',
+    ),
+    (
+        "[tool.shipyard.rust]\nclippy-args = '-W clippy::pedantic'\n",
+        "tool.shipyard.rust.clippy-args",
+        "a list of arguments",
+    ),
+    (
+        "[tool.shipyard.docker.variants.cpu]\nsmoke = '--version'\n",
+        "tool.shipyard.docker.variants.cpu.smoke",
+        """like ["-x", "-q"], found '--version' (str)""",
+    ),
     (
         "[tool.shipyard.test]\nextra = ['x']\n",
         "tool.shipyard.test.extra",
@@ -149,15 +172,46 @@ def test_bad_config_names_the_key_and_the_file(
     assert info.value.code == ExitCode.CONFIG
 
 
+def test_selectors_and_other_lists_still_take_a_single_string(tmp_path: Path) -> None:
+    body = """
+        [tool.shipyard.matrix]
+        build = "cp312-*"
+        skip = "*-windows_*"
+        [tool.shipyard.test]
+        pytest-args = ["-x", "-q"]
+        requirements = "hypothesis"
+        """
+    cfg = config.load(project(tmp_path, body))
+    assert cfg.matrix.build == ("cp312-*",)
+    assert cfg.matrix.skip == ("*-windows_*",)
+    assert cfg.test.pytest_args == ("-x", "-q")
+    assert cfg.test.requirements == ("hypothesis",)
+
+
 def test_missing_pyproject(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no pyproject\.toml here") as info:
         config.load(tmp_path)
     assert info.value.code == 2
 
 
+def test_a_file_as_root_is_a_config_error(tmp_path: Path) -> None:
+    root = project(tmp_path, "")
+    with pytest.raises(ConfigError, match="the project root must be a directory") as info:
+        config.load(root / "pyproject.toml")
+    assert info.value.code == 2
+
+
 def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = \n')
     with pytest.raises(ConfigError, match=r"invalid TOML: .*line 3, column 11"):
+        config.load(tmp_path)
+
+
+def test_toml_error_at_the_end_of_the_file_gives_its_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndeps = [\n  "a",\n  "b"\n')
+    with pytest.raises(
+        ConfigError, match=r"Unclosed array \(at end of document, line 5, column 6\)"
+    ):
         config.load(tmp_path)
 
 
@@ -185,6 +239,36 @@ def test_to_json_round_trips_kebab_keys(tmp_path: Path) -> None:
         "max-severity": "high",
     }
     assert data["reports-dir"] == ".shipyard/reports"
+
+
+def test_to_toml_loads_back_to_the_same_config(tmp_path: Path) -> None:
+    body = """
+        [tool.shipyard.test]
+        pytest-args = ["-x", "-q"]
+        [tool.shipyard.stages.check]
+        commands = ["alembic check"]
+        env = { A = "1" }
+        [[tool.shipyard.audit.suppress]]
+        id = "CVE-2019-11324"
+        reason = "not reachable"
+        expires = "2030-06-30"
+        [tool.shipyard.matrix.overrides."cp312-*"]
+        env = { X = "y" }
+        [tool.shipyard.bench.thresholds."*slow*"]
+        warn = 25
+        [tool.shipyard.docker.variants.cpu]
+        smoke = ["--version"]
+        size-budget-mb = 120.5
+        """
+    cfg = config.load(project(tmp_path, body))
+    text = config.to_toml(cfg)
+    assert text.startswith("[tool.shipyard]\n")
+    assert "[[tool.shipyard.audit.suppress]]" in text
+    assert "[tool.shipyard.stages.check]" in text
+    again = config.build(config.Config, tomllib.loads(text)["tool"]["shipyard"], path=tmp_path)
+    assert config.to_json(again) == config.to_json(
+        dataclasses.replace(cfg, root=again.root, pyproject=again.pyproject, project=None)
+    )
 
 
 def test_readme_config_reference_is_current() -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from shipyard.report import (
     Finding,
@@ -15,6 +17,7 @@ from shipyard.report import (
     append_step_summary,
     read_result,
     render_markdown,
+    render_table,
     worst_status,
     write_atomic,
     write_result,
@@ -113,3 +116,11 @@ def test_write_atomic_keeps_an_existing_mode_and_gives_new_files_the_usual_one(
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_terminal_table_shows_reasons_in_brackets_as_text() -> None:
+    reason = "no target: widen build or narrow skip in [tool.shipyard.matrix]."
+    result = StageResult(stage="test", status=Status.FAILED, reason=reason, duration=1.0)
+    out = Console(record=True, width=200, file=io.StringIO())
+    out.print(render_table([result]))
+    assert "narrow skip in [tool.shipyard.matrix]." in out.export_text()

@@ -372,19 +372,25 @@ def summary(plan: Plan) -> Table:
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     packages = ", ".join(found.packages) or "none found"
-    grid.add_row("project", f"{found.name} ({plan.root.resolve()})")
-    grid.add_row("layout", f"{found.layout} (packages: {packages})")
-    grid.add_row("tests", found.tests.as_posix() + "/" if found.tests else "none found")
-    grid.add_row("backend", found.backend)
+    rows = [
+        ("project", f"{found.name} ({plan.root.resolve()})"),
+        ("layout", f"{found.layout} (packages: {packages})"),
+        ("tests", found.tests.as_posix() + "/" if found.tests else "none found"),
+        ("backend", found.backend),
+    ]
     where = (
         f" (from {found.requires_python_from} {found.requires_python!r})"
         if found.requires_python
         else ""
     )
-    grid.add_row("pythons", ", ".join(plan.pythons) + where)
-    grid.add_row("benchmarks", ", ".join(found.benchmarks) or "none")
-    grid.add_row("dockerfiles", ", ".join(p.as_posix() for p in found.dockerfiles) or "none")
-    grid.add_row("git", "yes" if found.git else "not a git repository")
+    rows += [
+        ("pythons", ", ".join(plan.pythons) + where),
+        ("benchmarks", ", ".join(found.benchmarks) or "none"),
+        ("dockerfiles", ", ".join(p.as_posix() for p in found.dockerfiles) or "none"),
+        ("git", "yes" if found.git else "not a git repository"),
+    ]
+    for name, value in rows:  # names and paths are the project's text, not markup
+        grid.add_row(name, escape(value))
     return grid
 
 
@@ -400,7 +406,7 @@ def changes_table(plan: Plan, *, dry_run: bool) -> Table:
         words = {**words, Kind.CREATE: "would create", Kind.UPDATE: "would update"}
     for change in plan.changes:
         # A note names tables ("[tool.shipyard]: tests"): plain text, not rich markup.
-        grid.add_row(words[change.kind], change.path.as_posix(), escape(change.note))
+        grid.add_row(words[change.kind], escape(change.path.as_posix()), escape(change.note))
     return grid
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard.config import Config
@@ -169,5 +170,5 @@ def render_checks(rows: Sequence[Mapping[str, Any]]) -> Table:
     for row in sorted(rows, key=lambda r: (order[r["result"]], r["name"])):
         details = row["details"].splitlines()[0] if row["details"] else row["skip_reason"]
         result = f"[{style[row['result']]}]{row['result']}[/]"
-        table.add_row(row["name"], result, row["description"], details)
+        table.add_row(escape(row["name"]), result, escape(row["description"]), escape(details))
     return table

@@ -3,8 +3,8 @@
 Every check is done by a kept tool or library (see `interface.py`); this module
 runs the configured checks, applies the one suppression list, writes the SARIF
 log and the markdown summary, and turns what is left into a gate verdict:
-findings at `gates.max-severity` or worse fail, and so does any secret or
-denied licence.
+findings at `gates.max-severity` or worse fail, and so does any secret, any
+denied licence and any check that could not run (the other checks still report).
 """
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from shipyard.config import Config
+from shipyard.errors import ShipyardError, ToolMissing
 from shipyard.report import Finding, Severity, StageResult, Status, render_markdown, write_atomic
 from shipyard.stages import toolchains
 from shipyard.stages.audit import suppress
 from shipyard.stages.audit.interface import (
+    CHECK_FAILED,
     NOTE_TOOL,
     TOOL_PACKAGES,
+    AuditError,
     Check,
     CheckReport,
     Context,
     Distribution,
+    failure,
     run_script,
 )
 from shipyard.stages.audit.licenses import LicenseCheck
@@ -55,16 +59,12 @@ _NEEDS_PROBE = {"vulns", "licenses"}
 MARKDOWN_NAME = "audit.md"
 
 
-def _context(config: Config, tool_env: ToolEnv) -> Context:
-    context = Context(
-        config=config,
-        env=tool_env,
-        distributions=(),
-        markers={},
-        toolchains=toolchains.present(config),
-    )
-    if not _NEEDS_PROBE & set(config.audit.checks):
-        return context
+#: What a check raises when it cannot do its job: its own failed finding, not the audit's end.
+_CHECK_ERRORS = (AuditError, ToolMissing)
+
+
+def _probed(context: Context) -> Context:
+    """The context with the tool environment's distributions and markers, read by `_probe.py`."""
     data = run_script(context, _PROBE)
     distributions = tuple(
         Distribution(
@@ -80,6 +80,35 @@ def _context(config: Config, tool_env: ToolEnv) -> Context:
     return dataclasses.replace(context, distributions=distributions, markers=data["markers"])
 
 
+def _run_checks(context: Context) -> tuple[Context, list[CheckReport], list[Finding]]:
+    """Each configured check's report, in order; a check that cannot run is a failure finding.
+
+    One broken tool must not hide what the others found, so the failure of one
+    check (or of the probe the checks reading distributions share) is kept as a
+    finding and the remaining checks still run. Bad configuration still raises.
+    """
+    names = list(dict.fromkeys(context.config.audit.checks))
+    probe_error: ShipyardError | None = None
+    if _NEEDS_PROBE & set(names):
+        try:
+            context = _probed(context)
+        except _CHECK_ERRORS as exc:
+            probe_error = exc
+
+    reports: list[CheckReport] = []
+    failures: list[Finding] = []
+    for name in names:
+        error = probe_error if name in _NEEDS_PROBE else None
+        if error is None:
+            try:
+                reports.append(CHECKS[name]().run(context))
+            except _CHECK_ERRORS as exc:
+                error = exc
+        if error is not None:
+            failures.append(failure(name, error))
+    return context, reports, failures
+
+
 def gate(findings: Sequence[Finding], config: Config) -> tuple[Status, str]:
     """failed (with the line crossed), warned (findings below the line), or passed."""
     line = Severity(config.gates.max_severity)
@@ -88,11 +117,12 @@ def gate(findings: Sequence[Finding], config: Config) -> tuple[Status, str]:
     def rank(finding: Finding) -> int:
         return (unknown_as if finding.severity is Severity.UNKNOWN else finding.severity).rank
 
+    broken = [f for f in findings if f.rule == CHECK_FAILED]
     real = [f for f in findings if f.tool != NOTE_TOOL]
     secrets = [f for f in real if f.tool == "detect-secrets"]
     denied = [f for f in real if f.rule == "license/denied"]
     severe = [f for f in real if f not in secrets and f not in denied and rank(f) >= line.rank]
-    reasons = []
+    reasons = [f.message for f in broken]
     if severe:
         worst = max(severe, key=rank)
         reasons.append(
@@ -117,11 +147,12 @@ def gate(findings: Sequence[Finding], config: Config) -> tuple[Status, str]:
 
 
 def _metrics(
-    reports: Sequence[CheckReport], outcome: suppress.Outcome
+    reports: Sequence[CheckReport], outcome: suppress.Outcome, failures: Sequence[Finding]
 ) -> dict[str, float | int | str]:
     metrics: dict[str, float | int | str] = {}
     for report in reports:
         metrics.update(report.metrics)
+    metrics["audit.checks_failed"] = len(failures)
     metrics["audit.findings"] = sum(1 for f in outcome.kept if f.tool != NOTE_TOOL)
     metrics["audit.suppressed"] = len(outcome.suppressed)
     metrics["audit.suppressions_expired"] = len(outcome.notes)
@@ -139,14 +170,21 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
     start = time.perf_counter()
     rules = suppress.rules(config.audit.suppress, pyproject=config.pyproject)
 
-    # Run each check in the order configured; a check that cannot run raises.
-    context = _context(config, tool_env)
-    reports = [CHECKS[name]().run(context) for name in dict.fromkeys(config.audit.checks)]
+    # Run each check in the order configured; one that cannot run leaves a failure finding.
+    base = Context(
+        config=config,
+        env=tool_env,
+        distributions=(),
+        markers={},
+        toolchains=toolchains.present(config),
+    )
+    context, reports, failures = _run_checks(base)
 
-    # One suppression list over every finding, then the gate on what is left.
+    # One suppression list over every finding, then the gate on what is left (and on failures,
+    # which no suppression hides).
     found = [f for report in reports for f in report.findings]
     outcome = suppress.apply(found, rules, today=today or dt.datetime.now().astimezone().date())
-    kept = [*outcome.kept, *outcome.notes]
+    kept = [*failures, *outcome.kept, *outcome.notes]
     status, reason = gate(kept, config)
     skipped = [r.skipped for r in reports if r.skipped]
     reason = "; ".join([reason, *skipped] if reason else skipped)
@@ -163,7 +201,7 @@ def run_audit(config: Config, *, tool_env: ToolEnv, today: dt.date | None = None
         reason=reason,
         duration=time.perf_counter() - start,
         findings=kept,
-        metrics=_metrics(reports, outcome),
+        metrics=_metrics(reports, outcome, failures),
         artifacts=[_relative(a, config.root) for a in artifacts]
         + [_relative(context.out_dir / MARKDOWN_NAME, config.root)],
     )

@@ -32,6 +32,7 @@ __all__ = [
     "Distribution",
     "Rule",
     "ToolFailed",
+    "failure",
     "note",
     "require",
     "run",
@@ -43,6 +44,9 @@ TOOL_PACKAGES = ("pip-audit", "bandit", "detect-secrets", "unidiff", "cyclonedx-
 
 #: The tool name of findings that are shipyard's own remarks (skips, warnings).
 NOTE_TOOL = "shipyard"
+
+#: The rule of the finding that stands for a check that could not do its job.
+CHECK_FAILED = "audit/check-failed"
 
 
 class AuditError(ShipyardError):
@@ -172,6 +176,17 @@ class CheckReport:
 def note(check: str, message: str) -> Finding:
     """A remark about the audit itself (a skipped input, a malformed file), not a finding."""
     return Finding(rule=f"audit/{check}", message=message, severity=Severity.INFO, tool=NOTE_TOOL)
+
+
+def failure(check: str, error: ShipyardError) -> Finding:
+    """A check that could not run, as a finding of its own: it fails the gate, not the audit."""
+    return Finding(
+        rule=CHECK_FAILED,
+        message=f"{check} check failed: {error}",
+        severity=Severity.HIGH,
+        tool=NOTE_TOOL,
+        extra={"check": check},
+    )
 
 
 class Check(abc.ABC):

@@ -1,14 +1,15 @@
 """A CycloneDX SBOM of the tool environment, written by cyclonedx-bom as an artifact.
 
-cyclonedx-py describes a Python environment around a PEP 621 project: a project
-that is not a Python one (a Cargo crate) has no such SBOM, and the check says
-it skipped.
+cyclonedx-py describes a Python environment, around the project's PEP 621
+[project] table when it has one: a project that is not a Python one (a Cargo
+crate) has no such SBOM, and the check says it skipped.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+import tomllib
 from pathlib import Path
 
 from shipyard.report import write_atomic
@@ -17,6 +18,19 @@ from shipyard.stages.audit.interface import Check, CheckReport, Context, ToolFai
 __all__ = ["SBOM_NAME", "SbomCheck"]
 
 SBOM_NAME = "sbom.cdx.json"
+
+
+def _has_project_table(pyproject: Path) -> bool:
+    """Whether `pyproject` has a PEP 621 [project] table, the only kind cyclonedx-py reads.
+
+    A setup.cfg or setup.py project may keep just [build-system] there; cyclonedx-py
+    refuses such a file, so the SBOM is then made without naming the root component.
+    """
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("project"), dict)
 
 
 class SbomCheck(Check):
@@ -47,7 +61,7 @@ class SbomCheck(Check):
                 "-o",
                 out,
             ]
-            if context.config.pyproject.is_file():
+            if _has_project_table(context.config.pyproject):
                 argv += ["--pyproject", context.config.pyproject]
             argv.append(context.env.python())
             proc = run(context, argv)
