@@ -13,9 +13,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from packaging.utils import canonicalize_name
 
 from helpers.audit import (
     FIXED_VERSION,
+    LICENSED,
     OLD_PACKAGE,
     OLD_VERSION,
     load,
@@ -117,6 +119,23 @@ def test_offline_advisory_with_aliases_is_one_finding_with_the_fix(tmp_path, aud
     assert result.metrics["vulns.advisories"] == 3
 
 
+def test_offline_matches_the_projects_closure_not_the_audit_tools(tmp_path, audit_bin):
+    root = make_project(tmp_path / "p", audit=OFFLINE)
+    db = advisory_db(root)
+    # bandit is installed next to the project (the audit runs it) but is not its dependency.
+    tool_advisory = PYSEC_YAML.replace(OLD_PACKAGE, "bandit").replace(PYSEC, "PYSEC-0000-2")
+    tool_advisory = tool_advisory.replace(FIXED_VERSION, "99999")
+    tool_advisory = tool_advisory.replace(CVE, "CVE-0000-2").replace(GHSA, "GHSA-0000-0000-0002")
+    (db / "vulns" / "bandit").mkdir()
+    (db / "vulns" / "bandit" / "PYSEC-0000-2.yaml").write_text(tool_advisory, encoding="utf-8")
+
+    result = run_audit(load(root), tool_env=tool_env(audit_bin))
+
+    vulns = [f for f in result.findings if f.tool == "advisory-db"]
+    assert [f.extra["package"] for f in vulns] == [OLD_PACKAGE]
+    assert result.metrics["vulns.audited"] == len(LICENSED) + 1
+
+
 def test_offline_pinned_requirements_are_matched(tmp_path, audit_bin):
     files = {
         "requirements.txt": f"# pins\n{OLD_PACKAGE}=={OLD_VERSION} \\\n  --hash=sha256:ab\n"
@@ -202,6 +221,10 @@ def test_pip_audit_online_service_gives_the_same_single_finding(tmp_path, audit_
     assert vulns[0].severity is Severity.UNKNOWN
     assert result.status is Status.FAILED
     assert {"name": OLD_PACKAGE, "ecosystem": "PyPI"} in [b["package"] for b in seen]
+    # Only the project's runtime closure is asked about, not the audit's own tools that
+    # share its environment (pip-audit, bandit and their dependencies).
+    asked = {canonicalize_name(b["package"]["name"]) for b in seen}
+    assert asked == {OLD_PACKAGE, *LICENSED}
 
 
 # -- static analysis ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from shipyard.errors import ConfigError
 from shipyard.report import Finding, Severity
@@ -35,11 +36,13 @@ from shipyard.stages.audit.interface import (
     run,
     tail,
 )
+from shipyard.stages.audit.licenses import runtime_closure
 
 __all__ = [
     "OSV_QUERY_URL",
     "Pin",
     "VulnsCheck",
+    "environment_pins",
     "find_requirement_files",
     "offline_findings",
     "osv_findings",
@@ -277,9 +280,13 @@ class VulnsCheck(Check):
         file_pins = [pin for path in files for pin in read_pins(path, context.root)]
         locked = toolchain_pins(context)
         # The tool environment holds the project only when the project is Python.
+        environment, why_not = environment_pins(context) if context.python else ([], None)
+        notes = [note(self.name, why_not)] if why_not else []
         if context.config.audit.advisory_db is not None:
-            return self._offline(context, file_pins, locked, environment=context.python)
-        return self._online(context, files, locked, environment=context.python)
+            report = self._offline(context, file_pins, locked, environment=environment)
+        else:
+            report = self._online(context, files, locked, environment=environment)
+        return dataclasses.replace(report, findings=[*report.findings, *notes])
 
     # -- offline
 
@@ -289,7 +296,7 @@ class VulnsCheck(Check):
         file_pins: Sequence[Pin],
         locked: Sequence[Pin],
         *,
-        environment: bool,
+        environment: Sequence[Pin],
     ) -> CheckReport:
         db = context.root / context.config.audit.advisory_db  # type: ignore[operator]
         if not db.is_dir():
@@ -300,14 +307,13 @@ class VulnsCheck(Check):
             note(self.name, f"advisory {path} was skipped: {reason}")
             for path, reason in loaded.problems
         ]
-        installed = [Pin(name=d.name, version=d.version) for d in context.distributions]
         unpinned = [p for p in file_pins if p.version is None]
         notes += [
             note(self.name, f"{p.source}: {p.name} is not pinned to one version; not matched")
             for p in unpinned
         ]
         pins = [
-            *(installed if environment else ()),
+            *environment,
             *(p for p in file_pins if p.version is not None),
             *locked,
         ]
@@ -334,24 +340,36 @@ class VulnsCheck(Check):
     # -- online
 
     def _online(
-        self, context: Context, files: Sequence[Path], locked: Sequence[Pin], *, environment: bool
+        self,
+        context: Context,
+        files: Sequence[Path],
+        locked: Sequence[Pin],
+        *,
+        environment: Sequence[Pin],
     ) -> CheckReport:
         audit = context.config.audit
         requirement_files = [p for p in files if not p.name.startswith("pylock")]
         lock_dirs = sorted({p.parent for p in files if p.name.startswith("pylock")})
-        runs: list[tuple[list[str], str | None]] = [([], None)] if environment else []
+        runs: list[tuple[list[str], str | None]] = []
         runs += [(["-r", str(p)], _relative(p, context.root)) for p in requirement_files]
         runs += [(["--locked", str(d)], _relative(d, context.root)) for d in lock_dirs]
         findings: list[Finding] = []
         audited = skipped = 0
-        for extra_args, source in runs:
-            service = ["-s", audit.service]
-            if audit.osv_url:
-                service += ["--osv-url", audit.osv_url]
-            data = self._pip_audit(context, [*service, *extra_args])
-            found, counts = self._read(data, source)
-            findings += found
-            audited, skipped = audited + counts[0], skipped + counts[1]
+        service = ["-s", audit.service]
+        if audit.osv_url:
+            service += ["--osv-url", audit.osv_url]
+        with tempfile.TemporaryDirectory(prefix="shipyard-pins-") as tmp:
+            if environment:
+                # The closure pinned exactly: pip-audit asks the service about each, resolving
+                # nothing, and never sees the audit's own tools in the same environment.
+                pinned = Path(tmp) / "environment.txt"
+                pinned.write_text("".join(f"{p.name}=={p.version}\n" for p in environment))
+                runs.insert(0, (["-r", str(pinned), "--no-deps", "--disable-pip"], None))
+            for extra_args, source in runs:
+                data = self._pip_audit(context, [*service, *extra_args])
+                found, counts = self._read(data, source)
+                findings += found
+                audited, skipped = audited + counts[0], skipped + counts[1]
         if skipped:
             message = (
                 f"pip-audit could not audit {skipped} of {audited + skipped} dependencies "
@@ -416,6 +434,22 @@ class VulnsCheck(Check):
         proc = run(context, ["pip-audit", "--version"])
         words = proc.stdout.split()
         return words[-1] if proc.returncode == 0 and words else None
+
+
+def environment_pins(context: Context) -> tuple[list[Pin], str | None]:
+    """The installed distributions the project needs at run time; or why there are none.
+
+    The tool environment also holds pip-audit, bandit and the rest of the audit's tools:
+    their dependencies are not the project's, so only the project's runtime closure (the
+    one the licence check judges) is audited.
+    """
+    project = context.config.project
+    installed = {canonicalize_name(d.name) for d in context.distributions}
+    if project is None or canonicalize_name(project.name) not in installed:
+        name = project.name if project else "the project"
+        return [], f"{name} is not installed in the tool environment; its dependencies not audited"
+    closure = runtime_closure(project.name, context.distributions, context.markers)
+    return [Pin(name=d.name, version=d.version) for d in closure], None
 
 
 def _relative(path: Path, root: Path) -> str:
