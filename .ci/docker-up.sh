@@ -3,7 +3,8 @@
 #   - the Debian docker.io engine (overlay2, else vfs; no iptables, no docker0 bridge),
 #   - a registry on 127.0.0.1:5000 (Debian docker-registry, no auth, no TLS),
 #   - the local base image py-base:3.11 (Debian's python3.11 unpacked from .debs, plus
-#     busybox), built without pulling anything,
+#     busybox), built without pulling anything, also tagged python:3.11-slim (the base
+#     docker/Dockerfile.cpu names) when no real image of that name is here,
 #   - the buildx CLI plugin from Debian trixie (SHIPYARD_DOCKER_BUILDX=0 skips it).
 # Idempotent: a second run checks each piece and only starts what is missing.
 # Environment: SHIPYARD_DOCKER_WORK (state dir, default /var/lib/shipyard-docker),
@@ -144,7 +145,12 @@ fi
 docker run --rm --network none py-base:3.11 \
   python3 -c 'import ssl, sqlite3, json, ctypes, lzma, bz2, zlib, venv' >/dev/null
 size=$(docker image inspect py-base:3.11 --format '{{.Size}}')
-step py-base "py-base:3.11 $((size / 1000000)) MB"
+# The Dockerfiles' default base, which a machine without a registry cannot pull: the
+# stand-in answers to that name too (a real one, pulled before, is left as it is).
+if ! docker image inspect python:3.11-slim >/dev/null 2>&1; then
+  docker tag py-base:3.11 python:3.11-slim
+fi
+step py-base "py-base:3.11 $((size / 1000000)) MB (python:3.11-slim when no real one is here)"
 
 # 6. Optional (default on): the buildx plugin from Debian trixie's docker-buildx .deb,
 #    fetched with a private apt config so the system's sources stay untouched.

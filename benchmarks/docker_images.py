@@ -59,7 +59,9 @@ def main(variants: tuple[str, ...]) -> int:
         copy_checkout(root)
         config = config_mod.load(root)
         settings = dict(config.docker.variants or {})
-        settings["gpu"] = dataclasses.replace(settings["gpu"], base_image="py-base:3.11")
+        # On the offline stand-in base (python:3.11-slim and the CUDA base cannot be pulled).
+        for variant in ("cpu", "gpu"):
+            settings[variant] = dataclasses.replace(settings[variant], base_image="py-base:3.11")
         config = dataclasses.replace(
             config, docker=dataclasses.replace(config.docker, variants=settings)
         )

@@ -716,6 +716,16 @@ class DockerVariantConfig:
         help="Tag templates: {sha}, {branch} (or pr-N), {version}, {floating} (MAJOR.MINOR, "
         "MAJOR and latest, final releases only); other text is taken literally.",
     )
+    on_request: bool = option(
+        default=False,
+        help="Built only when named (`nox -s docker -- gpu`), not by a plain `nox -s docker` "
+        "or the ci.yml and release.yml jobs: for a variant that needs a base or hardware "
+        "the runners lack.",
+    )
+
+
+def _minor_version(value: Any) -> str | None:
+    return None if re.fullmatch(r"3\.\d+", value) else "a Python minor version like '3.11'"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -740,6 +750,14 @@ class DockerConfig:
     labels: Mapping[str, str] = option({}, help="Extra labels on every image.")
     push: bool = option(default=False, help="Push to the registries after the checks pass.")
     push_attempts: int = option(3, help="Tries per push before giving up.", check=_positive)
+    python: str | None = option(
+        None,
+        help="The Python minor version the images run (their base image's, like '3.11'): the "
+        "wheels they install are built for it, so the docker stage runs on it, and so do "
+        "the docker job of ci.yml and the images job of release.yml. Default: any "
+        "locally; workflows.python on GitHub.",
+        check=_minor_version,
+    )
 
 
 def _pipeline_needs(value: Any) -> str | None:

@@ -193,7 +193,9 @@ def test_shipyard_own_images_build_pass_push_and_pull_back(docker, tmp_path):
     root = copy_of_shipyard(tmp_path / "shipyard")
     config = config_mod.load(root)
     variants = dict(config.docker.variants or {})
-    # The gpu variant on a stand-in base: no CUDA image can be pulled here.
+    # The local stand-in base for cpu (python:3.11-slim by default, which only docker-up's
+    # tag provides here) and for gpu: no CUDA image can be pulled here.
+    variants["cpu"] = dataclasses.replace(variants["cpu"], base_image=BASE_IMAGE)
     variants["gpu"] = dataclasses.replace(
         variants["gpu"], base_image=BASE_IMAGE, size_budget_mb=Decimal(150)
     )

@@ -14,8 +14,8 @@ from python_on_whales.exceptions import DockerException
 
 from shipyard import config as config_mod
 from shipyard.errors import ConfigError
-from shipyard.report import Severity
-from shipyard.stages.docker import verify
+from shipyard.report import Severity, Status
+from shipyard.stages.docker import run_docker, verify
 from shipyard.stages.docker.build import _cache_spec
 from shipyard.stages.docker.meta import git_ref, oci_labels, resolve_variants, source_url
 from shipyard.stages.docker.publish import (
@@ -120,6 +120,46 @@ def test_selecting_an_unknown_variant_lists_the_known_ones(tmp_path):
     config = config_mod.load(project(tmp_path, dockerfiles=("cpu",)))
     with pytest.raises(ConfigError, match="no variant named 'gpu'; configured variants: cpu"):
         resolve_variants(config, git=GitRef(), version=None, only=("gpu",))
+
+
+def test_an_on_request_variant_is_built_only_when_named(tmp_path):
+    tool = "[tool.shipyard.docker.variants.cpu]\n[tool.shipyard.docker.variants.gpu]\n"
+    tool += "on-request = true\n"
+    config = config_mod.load(project(tmp_path, tool, dockerfiles=("cpu", "gpu")))
+
+    plain = resolve_variants(config, git=GitRef(), version=None)
+    named = resolve_variants(config, git=GitRef(), version=None, only=("gpu",))
+
+    assert [v.name for v in plain] == ["cpu"]
+    assert [v.name for v in named] == ["gpu"]
+
+
+def test_every_variant_on_request_skips_a_plain_run_saying_so(tmp_path):
+    tool = "[tool.shipyard.docker.variants.gpu]\non-request = true\n"
+    config = config_mod.load(project(tmp_path, tool, dockerfiles=("gpu",)))
+
+    result = run_docker(config, git=GitRef(sha=SHA, branch="main"), env={})
+
+    assert result.status is Status.SKIPPED
+    assert "on-request" in result.reason
+    assert "nox -s docker -- NAME" in result.reason
+
+
+def test_images_of_another_python_are_refused_before_any_build(tmp_path):
+    tool = '[tool.shipyard.docker]\npython = "3.99"\n'
+    config = config_mod.load(project(tmp_path, tool, dockerfiles=("cpu",)))
+
+    with pytest.raises(ConfigError) as caught:
+        run_docker(config, git=GitRef(sha=SHA, branch="main"), python_version="3.11", env={})
+
+    assert caught.value.key == "tool.shipyard.docker.python"
+    assert "the images run Python 3.99" in str(caught.value)
+    assert "this runs 3.11" in str(caught.value)
+
+
+def test_docker_python_must_be_a_minor_version(tmp_path):
+    with pytest.raises(ConfigError, match=r"tool.shipyard.docker.python.*like '3.11'"):
+        config_mod.load(project(tmp_path, '[tool.shipyard.docker]\npython = "3"\n'))
 
 
 def test_no_tags_at_all_falls_back_to_dev_never_latest(tmp_path):

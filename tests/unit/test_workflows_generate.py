@@ -216,6 +216,20 @@ def test_the_pipeline_setting_picks_the_jobs_as_it_picks_the_stages(tmp_path: Pa
     assert "audit" in made["security.yml"]["jobs"]
 
 
+def test_the_image_jobs_run_on_the_images_python(tmp_path: Path) -> None:
+    made = load_yaml_all(everything(tmp_path, tool='[tool.shipyard.docker]\npython = "3.11"\n'))
+
+    def python_of(job: dict[str, Any]) -> Any:
+        (setup,) = [s for s in job["steps"] if "setup-python" in s.get("uses", "")]
+        return setup["with"]["python-version"]
+
+    assert python_of(made["ci.yml"]["jobs"]["docker"]) == "3.11"
+    assert python_of(made["release.yml"]["jobs"]["images"]) == "3.11"
+    assert python_of(made["ci.yml"]["jobs"]["lint"]) == "3.12"  # workflows.python
+    default = load_yaml_all(everything(tmp_path / "default"))
+    assert python_of(default["ci.yml"]["jobs"]["docker"]) == "3.12"
+
+
 def test_configured_sessions_pick_the_jobs_and_may_add_the_projects_own(tmp_path: Path) -> None:
     tool = '[tool.shipyard.workflows]\nsessions = ["docs", "test", "lint"]\n'
     ci = load_yaml(everything(tmp_path, tool=tool)["ci.yml"])

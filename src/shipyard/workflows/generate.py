@@ -147,15 +147,21 @@ def _install(config: Config) -> dict[str, Any]:
 
 
 def _prelude(
-    config: Config, *, python: Sequence[str] = (), full_history: bool = False
+    config: Config,
+    *,
+    python: Sequence[str] = (),
+    full_history: bool = False,
+    tool_python: str | None = None,
 ) -> list[Any]:
     """Check out, set up Python (the tool's last, so it is `python`), install shipyard.
 
-    Other toolchains set themselves up inside their sessions (rustup on the runner).
+    `tool_python` replaces workflows.python as the one shipyard runs on (the images'
+    Python for the jobs that build them). Other toolchains set themselves up inside
+    their sessions (rustup on the runner).
     """
     return [
         _checkout(**{"fetch-depth": 0}) if full_history else _checkout(),
-        _setup_python(*python, config.workflows.python),
+        _setup_python(*python, tool_python or config.workflows.python),
         _install(config),
     ]
 
@@ -288,7 +294,7 @@ def _bench_job(config: Config) -> dict[str, Any]:
 def _docker_job(config: Config, needs: Sequence[str]) -> dict[str, Any]:
     default = f"refs/heads/{config.workflows.default_branch}"
     steps = [
-        *_prelude(config),
+        *_prelude(config, tool_python=config.docker.python),
         {"run": "nox -s docker"},
         {
             "name": f"push images (pushes to {config.workflows.default_branch} only)",
@@ -513,7 +519,10 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
 def _more_release_jobs(config: Config, inputs: Inputs, jobs: Spaced) -> Spaced:
     token = {"GITHUB_TOKEN": "${{ github.token }}"}
     if "docker" in inputs.session_names and _image_variants(config):
-        steps = [*_prelude(config), {"run": "invoke release --ci --step images", "env": token}]
+        steps = [
+            *_prelude(config, tool_python=config.docker.python),
+            {"run": "invoke release --ci --step images", "env": token},
+        ]
         permissions = {"contents": "read", "packages": _write("to push the images")}
         jobs["images"] = _job(
             config, "images", needs=["github-release"], permissions=permissions, steps=steps

@@ -129,7 +129,8 @@ def resolve_variants(
     name = config.docker.image or (config.project.name if config.project else config.root.name)
     variants = []
     for variant, item in settings.items():
-        if only and variant not in only:
+        wanted = variant in only if only else not item.on_request
+        if not wanted:
             continue
         key = f"tool.shipyard.docker.variants.{variant}"
         dockerfile = config.root / (item.dockerfile or Path("docker") / f"Dockerfile.{variant}")

@@ -14,12 +14,18 @@ from python_on_whales import Image
 from python_on_whales.exceptions import DockerException
 
 from shipyard.config import Config
-from shipyard.errors import ToolMissing
+from shipyard.errors import ConfigError, ToolMissing
 from shipyard.report import Finding, Severity, StageResult, Status, console, write_atomic
 from shipyard.stages.docker import verify
 from shipyard.stages.docker.build import build_image, run_prepare
 from shipyard.stages.docker.engine import Engine, connect
-from shipyard.stages.docker.meta import DEFAULT_VARIANTS, Variant, git_ref, oci_labels
+from shipyard.stages.docker.meta import (
+    DEFAULT_VARIANTS,
+    Variant,
+    git_ref,
+    oci_labels,
+    variant_settings,
+)
 from shipyard.stages.docker.meta import resolve_variants as resolve
 from shipyard.stages.docker.publish import login, merge_manifest, push, registry_host
 from shipyard.stages.docker.steps import StepFailed, tail
@@ -341,9 +347,19 @@ def run_docker(
     git = git or git_ref(config.root, env)
 
     selected = resolve(config, git=git, version=version, only=tuple(variants))
+    if not selected and variant_settings(config):
+        return _skip("every image variant is on-request; name one: nox -s docker -- NAME", start)
     if not selected:
         names = ", ".join(f"docker/Dockerfile.{n}" for n in DEFAULT_VARIANTS)
         return _skip(f"no image variants: none of {names} and no docker.variants", start)
+    python_version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+    wanted = config.docker.python
+    if wanted and python_version != wanted:
+        msg = (
+            f"the images run Python {wanted} (docker.python), but this runs {python_version}: "
+            f"the wheels built here would not install in them. Run it with Python {wanted}."
+        )
+        raise ConfigError(msg, path=config.pyproject, key="tool.shipyard.docker.python")
     engine = connect(config.docker)
     if isinstance(engine, str):
         if on_ci(env):
@@ -365,7 +381,7 @@ def run_docker(
         },
         build_args=dict(build_args or {}),
         python=python or sys.executable,
-        python_version=python_version or f"{sys.version_info.major}.{sys.version_info.minor}",
+        python_version=python_version,
         env=env,
         log=log,
     )
