@@ -52,21 +52,13 @@ def _add_config(sub: argparse._SubParsersAction[_Parser]) -> None:
 def _checked_config(root: Path) -> config.Config:
     """The config, put through what the noxfile and `invoke ci` check when they load it.
 
-    Reading the table checks each key; what spans keys or needs the project's files
-    (toolchains, the build matrix, custom stages, audit suppressions) is checked
-    later by the stages, and here too, so `shipyard config` passing means they start.
+    So `shipyard config` passing means the stages start (see `validate.check`).
     """
-    from shipyard import graph  # noqa: PLC0415
-    from shipyard.stages import toolchains  # noqa: PLC0415
-    from shipyard.stages.audit import suppress  # noqa: PLC0415
+    from shipyard import validate  # noqa: PLC0415
 
     resolved = config.load(root)
-    chosen = toolchains.for_config(resolved)
-    if any(t.name == "python" for t in chosen):
-        for warning in matrix.plan(resolved).warnings:
-            sys.stderr.write(f"shipyard: warning: {warning}\n")
-    graph.stage_specs(resolved, graph.BUILTIN_NEEDS)
-    suppress.rules(resolved.audit.suppress, pyproject=resolved.pyproject)
+    for warning in validate.check(resolved):
+        sys.stderr.write(f"shipyard: warning: {warning}\n")
     return resolved
 
 
@@ -219,7 +211,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         _print_json(diagnosis.to_json())
     else:
         console(stderr=False).print(doctor.render(diagnosis))
-    return ExitCode.OK if diagnosis.ok else ExitCode.TOOL_MISSING
+    if diagnosis.invalid is not None:
+        sys.stderr.write(f"shipyard: error: {diagnosis.invalid}\n")
+    return diagnosis.exit_code
 
 
 # -- shipyard version / changelog -------------------------------------------------------

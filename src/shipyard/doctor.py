@@ -26,9 +26,9 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard import config, matrix, paths
+from shipyard import config, matrix, paths, validate
 from shipyard.adopt.detect import backend_name
-from shipyard.errors import ShipyardError
+from shipyard.errors import ConfigError, ExitCode, NoTargetsError, ShipyardError
 from shipyard.report import Status, worst_status
 from shipyard.stages.docker.meta import variant_settings
 
@@ -55,6 +55,8 @@ class Check:
     name: str
     status: Status
     detail: str
+    #: What a failure of this check is called in the table: a tool is missing, a file invalid.
+    failure: str = "missing"
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -79,22 +81,32 @@ class StageCheck:
 class Diagnosis:
     checks: tuple[Check, ...]
     stages: tuple[StageCheck, ...]
+    #: What stops the noxfile from loading the config (its sessions were not listed).
+    invalid: ShipyardError | None = None
 
     @property
     def ok(self) -> bool:
-        """Every configured stage can run here."""
-        return all(s.status is not Status.FAILED for s in self.stages)
+        """The config is valid and every configured stage can run here."""
+        return self.invalid is None and all(s.status is not Status.FAILED for s in self.stages)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when ok; the config error's own code (2, or 4 for no target); else 3."""
+        if self.invalid is not None:
+            return self.invalid.code
+        return ExitCode.OK if self.ok else ExitCode.TOOL_MISSING
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "invalid": None if self.invalid is None else str(self.invalid),
             "checks": [c.to_json() for c in self.checks],
             "stages": [s.to_json() for s in self.stages],
         }
 
 
-def _check(group: str, name: str, status: Status, detail: str) -> Check:
-    return Check(group=group, name=name, status=status, detail=detail)
+def _check(group: str, name: str, status: Status, detail: str, failure: str = "missing") -> Check:
+    return Check(group=group, name=name, status=status, detail=detail, failure=failure)
 
 
 def _run(argv: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str] | None:
@@ -119,18 +131,35 @@ def _project(root: Path) -> tuple[config.Config, list[Check]]:
     return loaded, [_check("project", "project", Status.PASSED, detail)]
 
 
-def _stages(root: Path) -> tuple[tuple[str, ...], list[Check]]:
-    """The stages the project's noxfile defines (`nox --list --json`), `ci` left out."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Sessions:
+    stages: tuple[str, ...]
+    check: Check
+    invalid: ShipyardError | None = None
+
+
+def _stages(root: Path, loaded: config.Config) -> _Sessions:
+    """The stages the project's noxfile defines (`nox --list --json`), `ci` left out.
+
+    The config is checked here first, as the noxfile checks it: an invalid one
+    fails the row with its key rather than with nox's exit code.
+    """
     if not (root / "noxfile.py").is_file():
         detail = "no noxfile.py (`shipyard init` writes one); judging lint, test and coverage"
-        return _DEFAULT_STAGES, [_check("project", "noxfile", Status.WARNED, detail)]
+        return _Sessions(
+            stages=_DEFAULT_STAGES, check=_check("project", "noxfile", Status.WARNED, detail)
+        )
     try:
-        listing = matrix.nox_sessions(root)
+        listing = validate.nox_sessions(loaded)
+    except (ConfigError, NoTargetsError) as exc:
+        row = _check("project", "noxfile", Status.FAILED, str(exc), failure="invalid")
+        return _Sessions(stages=_DEFAULT_STAGES, check=row, invalid=exc)
     except ShipyardError as exc:
-        return _DEFAULT_STAGES, [_check("project", "noxfile", Status.FAILED, str(exc))]
+        row = _check("project", "noxfile", Status.FAILED, str(exc))
+        return _Sessions(stages=_DEFAULT_STAGES, check=row)
     names = dict.fromkeys(str(e.get("name")) for e in listing if e.get("name") != "ci")
     detail = f"sessions: {', '.join(names) or 'none'}"
-    return tuple(names), [_check("project", "noxfile", Status.PASSED, detail)]
+    return _Sessions(stages=tuple(names), check=_check("project", "noxfile", Status.PASSED, detail))
 
 
 # -- interpreters and tools ------------------------------------------------------------------
@@ -140,7 +169,7 @@ def _pythons(loaded: config.Config, *, on_ci: bool) -> list[Check]:
     try:
         plan = matrix.plan(loaded)
     except ShipyardError as exc:
-        return [_check("python", "build matrix", Status.FAILED, str(exc))]
+        return [_check("python", "build matrix", Status.FAILED, str(exc), failure="invalid")]
     here, left_out = matrix.runnable_here(plan)
     versions = list(dict.fromkeys(t.python for t in here))
     checks = []
@@ -371,8 +400,9 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
     """Look at this machine for the project in `root`."""
     on_ci = bool(os.environ.get("CI")) if on_ci is None else on_ci
     loaded, checks = _project(root)
-    stages, more = _stages(root)
-    checks += more
+    sessions = _stages(root, loaded)
+    stages = sessions.stages
+    checks.append(sessions.check)
     checks += _pythons(loaded, on_ci=on_ci)
     checks += _tools(root, loaded)
     checks += _docker(timeout)
@@ -387,7 +417,7 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
             else j
             for j in judged
         ]
-    return Diagnosis(checks=tuple(checks), stages=tuple(judged))
+    return Diagnosis(checks=tuple(checks), stages=tuple(judged), invalid=sessions.invalid)
 
 
 def render(diagnosis: Diagnosis) -> Group:
@@ -401,7 +431,7 @@ def render(diagnosis: Diagnosis) -> Group:
     for check in diagnosis.checks:
         found.add_row(
             escape(check.name),
-            f"[{check.status.style}]{check.status.mark} {_word(check.status)}[/]",
+            f"[{check.status.style}]{check.status.mark} {_word(check)}[/]",
             escape(check.detail),
         )
     stages = Table(title="stages", title_justify="left")
@@ -416,9 +446,9 @@ def render(diagnosis: Diagnosis) -> Group:
     return Group(found, stages)
 
 
-def _word(status: Status) -> str:
-    return {"passed": "ok", "warned": "warning", "failed": "missing", "skipped": "info"}[
-        status.value
+def _word(check: Check) -> str:
+    return {"passed": "ok", "warned": "warning", "failed": check.failure, "skipped": "info"}[
+        check.status.value
     ]
 
 

@@ -25,7 +25,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard.errors import ConfigError, NoTargetsError, ToolMissing, UsageError
+from shipyard.errors import ConfigError, ExitCode, NoTargetsError, ToolMissing, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -542,6 +542,9 @@ def nox_sessions(root: Path, *, timeout: float = 120) -> list[dict[str, Any]]:
     if done.returncode != 0:
         said = " ".join(done.stderr.strip().splitlines()[-3:])
         msg = f"`nox --list --json` failed with exit code {done.returncode}: {said}"
+        if done.returncode == ExitCode.CONFIG:
+            # nox could not load the noxfile, or shipyard's sessions stopped on the config.
+            raise ConfigError(msg.replace(": shipyard: ", ": ", 1))
         raise ToolMissing(msg)
     try:
         listing = json.loads(done.stdout)

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from shipyard import config as config_mod
 from shipyard import graph as graph_mod
-from shipyard import matrix
+from shipyard import matrix, validate
 from shipyard.errors import ExitCode
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
@@ -67,9 +67,8 @@ class Prepared:
 def prepare(root: Path, *, only: Sequence[str] = (), skip: Sequence[str] = ()) -> Prepared:
     """Read the config and the sessions, build the graph and apply `--only` and `--skip`."""
     config = config_mod.load(root)
-    # Bad custom stages are config errors (exit 2), found before nox is asked anything.
-    graph_mod.stage_specs(config, [*graph_mod.BUILTIN_NEEDS])
-    listing = matrix.nox_sessions(root)
+    # A bad matrix or custom stage is a config error (exit 2), found before nox is asked.
+    listing = validate.nox_sessions(config)
     here, _ = matrix.runnable_here(matrix.plan(config))
     graph = graph_mod.build(config, [str(e["name"]) for e in listing], targets=here)
 

@@ -111,6 +111,29 @@ def test_no_interpreter_at_all_exits_3(tmp_path: Path, capsys: pytest.CaptureFix
     assert "✕ no" in out
 
 
+def test_a_config_the_noxfile_stops_on_is_invalid_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    root = project(tmp_path, [_current()])
+    pyproject = root / "pyproject.toml"
+    platform = f"{HERE[0]}_{HERE[1]}"
+    pyproject.write_text(pyproject.read_text().replace(platform, f"{HERE[0]}_arm"))
+    code = main(["--root", str(root), "doctor", "--timeout", "1"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    row = next(line for line in out.splitlines() if line.startswith("│ noxfile "))
+    assert "✕ invalid" in row
+    assert "key 'tool.shipyard.matrix.platforms[0]': unknown architecture 'arm'" in row
+    assert "nox --list" not in out
+    assert "unknown architecture 'arm'" in err
+
+    code, data = doctor_json(root, capsys, "--timeout", "1")
+    assert code == 2
+    assert data["ok"] is False
+    assert "tool.shipyard.matrix.platforms[0]" in data["invalid"]
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A TCP server on 127.0.0.1 that accepts connections and never answers."""

@@ -15,6 +15,7 @@ import pytest
 from helpers.pipeline import TASKS, alive, descendants, run_invoke
 from helpers.projects import run_nox
 from shipyard import matrix
+from shipyard.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -305,6 +306,21 @@ def test_needs_on_an_unknown_stage_and_a_shared_report_name(sample_project) -> N
     done = run_invoke(root, "ci")
     assert done.returncode == 2
     assert "stages 'a' and 'checks' both write their result to checks.json" in done.stderr
+
+
+def test_a_matrix_error_is_exit_2_with_its_key_not_a_failed_nox_list(sample_project) -> None:
+    root = project(sample_project, tool='[tool.shipyard.matrix]\nplatforms = ["linux_arm"]\n')
+    done = run_invoke(root, "ci", "--plan")
+    assert done.returncode == 2, done.stderr
+    assert "key 'tool.shipyard.matrix.platforms[0]': unknown architecture 'arm'" in done.stderr
+    assert "nox --list" not in done.stderr
+
+
+def test_a_noxfile_nox_cannot_load_is_a_config_error(tmp_path: Path) -> None:
+    # nox exits 2 when it cannot load the noxfile (here: a nox version it does not meet).
+    (tmp_path / "noxfile.py").write_text('import nox\n\nnox.needs_version = ">=9999"\n')
+    with pytest.raises(ConfigError, match=r"failed with exit code 2: .*9999"):
+        matrix.nox_sessions(tmp_path)
 
 
 def test_a_command_not_on_path_exits_3_naming_it(sample_project) -> None:

@@ -97,3 +97,17 @@ def test_bad_input_exits_2_with_one_paragraph(
     (root / ".github/workflows").write_text("")
     assert run(root) == 2
     assert ".github/workflows: is not a directory" in capsys.readouterr().err
+
+
+def test_a_config_the_noxfile_stops_on_is_exit_2_with_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # PYPROJECT ends inside [tool.shipyard.matrix]: a second platforms key would be a TOML error.
+    root = project(tmp_path)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("linux_x86_64", "linux_arm"))
+    assert run(root, "--check") == 2
+    err = capsys.readouterr().err
+    assert "key 'tool.shipyard.matrix.platforms[0]': unknown architecture 'arm'" in err
+    assert "nox --list" not in err
+    assert "Traceback" not in err

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shipyard import graph, matrix
+from shipyard import graph, matrix, validate
 from shipyard.config import Config
 from shipyard.errors import ConfigError, NoTargetsError, ToolMissing
 from shipyard.stages import toolchains
@@ -114,7 +114,7 @@ def list_flows(root: Path) -> tuple[str, ...]:
 
 def gather(config: Config) -> Inputs:
     """Read the sessions, the flows and the matrix of the project at `config.root`."""
-    sessions = matrix.nox_sessions(config.root)
+    sessions = validate.nox_sessions(config)
     chain = toolchains.for_config(config)
     if any(t.name == "python" for t in chain):
         include = matrix.github_include(matrix.plan(config))
