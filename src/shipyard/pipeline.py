@@ -119,9 +119,30 @@ def _missing_interpreters(prepared: Prepared) -> dict[str, str]:
     }
 
 
+def _nothing_to_run(prepared: Prepared) -> dict[str, str]:
+    """The selected bench and docker stages that would only skip, with why.
+
+    Their sessions skip for the same reasons, and the workflow generator writes
+    no job for them.
+    """
+    # Imported here, as the sessions do: the bench and docker packages cost every start.
+    from shipyard.stages import toolchains  # noqa: PLC0415
+    from shipyard.stages.bench.measure import missing_suite  # noqa: PLC0415
+    from shipyard.stages.docker.meta import nothing_to_build  # noqa: PLC0415
+
+    config = prepared.config
+    names = {s.name for s in prepared.selected.stages if not s.custom}
+    why = {}
+    if "bench" in names:
+        why["bench"] = missing_suite(config, toolchains.for_config(config))
+    if "docker" in names:
+        why["docker"] = nothing_to_build(config)
+    return {name: f"skipped: {reason}" for name, reason in why.items() if reason}
+
+
 def plan(prepared: Prepared, *, jobs: int) -> Table:
     """The graph as a table: each stage, what it needs, its command, and whether it runs."""
-    missing = _missing_interpreters(prepared)
+    missing = _missing_interpreters(prepared) | _nothing_to_run(prepared)
     running = prepared.selected.keep(n for n in prepared.selected.names if n not in missing)
     last = last_durations(prepared.graph, prepared.config.reports)
     estimates = prepared.graph.estimates(last)

@@ -153,6 +153,30 @@ def test_plan_says_a_target_without_its_interpreter_is_skipped(sample_project) -
     assert f"fails: no python {missing} interpreter here, and CI is set" in on_ci.stdout
 
 
+def test_plan_says_bench_and_docker_skip_without_a_suite_or_image_variants(
+    sample_project,
+) -> None:
+    root = project(sample_project, tool="")
+    plan = run_invoke(root, "ci", "--plan")
+    assert plan.returncode == 0, plan.stderr
+    out = plan.stdout
+    assert re.search(r"bench\s+│ lint\s+│ nox -s bench\s+│ skipped: no benchmark suite", out), out
+    assert re.search(r"│ nox -s docker\s+│ skipped: no image variants: none of", out), out
+    critical = " ".join(out.split()).split("Critical path")[1]
+    assert "docker" not in critical
+    assert "bench" not in critical
+
+    # With a suite, bench runs; with only an on-request variant, a plain run builds nothing.
+    tool = "[tool.shipyard.docker.variants.gpu]\non-request = true\n"
+    files = {"benchmarks/test_speed.py": "def test_speed(benchmark): benchmark(sum, [1])\n"}
+    files["docker/Dockerfile.gpu"] = "FROM scratch\n"
+    root = sample_project(name="other", tool=tool, files={"tasks.py": TASKS, **files})
+    plan = run_invoke(root, "ci", "--plan")
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"bench\s+│ lint\s+│ nox -s bench\s+│ yes", plan.stdout), plan.stdout
+    assert "skipped: every image variant is on-request" in plan.stdout
+
+
 def test_github_actions_groups_output_per_stage(sample_project, tmp_path: Path) -> None:
     root = project(sample_project)
     step_summary = tmp_path / "step-summary.md"

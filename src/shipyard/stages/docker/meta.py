@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_VARIANTS",
     "Variant",
     "git_ref",
+    "nothing_to_build",
     "oci_labels",
     "resolve_variants",
     "source_url",
@@ -114,6 +115,20 @@ def variant_settings(config: Config) -> dict[str, DockerVariantConfig]:
         for name in DEFAULT_VARIANTS
         if (config.root / "docker" / f"Dockerfile.{name}").is_file()
     }
+
+
+def nothing_to_build(config: Config) -> str | None:
+    """Why a run naming no variant builds no image, or None when it builds some.
+
+    The docker stage skips with this reason; `invoke ci --plan` shows it.
+    """
+    settings = variant_settings(config)
+    if not settings:
+        names = ", ".join(f"docker/Dockerfile.{n}" for n in DEFAULT_VARIANTS)
+        return f"no image variants: none of {names} and no docker.variants"
+    if all(item.on_request for item in settings.values()):
+        return "every image variant is on-request; name one: nox -s docker -- NAME"
+    return None
 
 
 def resolve_variants(

@@ -19,13 +19,7 @@ from shipyard.report import Finding, Severity, StageResult, Status, console, wri
 from shipyard.stages.docker import verify
 from shipyard.stages.docker.build import build_image, run_prepare
 from shipyard.stages.docker.engine import Engine, connect
-from shipyard.stages.docker.meta import (
-    DEFAULT_VARIANTS,
-    Variant,
-    git_ref,
-    oci_labels,
-    variant_settings,
-)
+from shipyard.stages.docker.meta import Variant, git_ref, nothing_to_build, oci_labels
 from shipyard.stages.docker.meta import resolve_variants as resolve
 from shipyard.stages.docker.publish import login, merge_manifest, push, registry_host
 from shipyard.stages.docker.steps import StepFailed, tail
@@ -347,11 +341,8 @@ def run_docker(
     git = git or git_ref(config.root, env)
 
     selected = resolve(config, git=git, version=version, only=tuple(variants))
-    if not selected and variant_settings(config):
-        return _skip("every image variant is on-request; name one: nox -s docker -- NAME", start)
     if not selected:
-        names = ", ".join(f"docker/Dockerfile.{n}" for n in DEFAULT_VARIANTS)
-        return _skip(f"no image variants: none of {names} and no docker.variants", start)
+        return _skip(nothing_to_build(config) or "no image variant selected", start)
     python_version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
     wanted = config.docker.python
     if wanted and python_version != wanted:
