@@ -69,6 +69,21 @@ def test_sy001_passes_on_generated_workflows_and_fails_once_they_drift(sample_pr
     ci.write_text(ci.read_text().replace("nox -s", "nox --no-venv -s", 1))
     known = facts.gather(root, config=config.load(root))
     message = checks.SY001.check(known)
-    assert message is not None
-    assert "ci.yml" in message
-    assert "shipyard workflows" in message
+    assert message == "out of date: ci.yml; run `shipyard workflows` to regenerate."
+
+
+def test_sy001_on_a_project_without_workflows_is_one_line_and_prints_no_diff(
+    sample_project, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from shipyard import config  # noqa: PLC0415
+    from shipyard.monitor import checks, facts  # noqa: PLC0415
+
+    root = sample_project()
+    known = facts.gather(root, config=config.load(root))
+    message = checks.SY001.check(known)
+    assert message == (
+        "no shipyard-generated workflows in .github/workflows; `shipyard workflows` writes "
+        "ci.yml, security.yml."
+    )
+    out, err = capfd.readouterr()
+    assert "+++ b/.github/workflows" not in out + err

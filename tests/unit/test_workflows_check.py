@@ -123,7 +123,10 @@ def test_files_from_another_shipyard_version_are_still_shipyards(project: config
 def test_drift_stage_result(project: config.Config, capsys: pytest.CaptureFixture[str]) -> None:
     missing = check.drift(project, inputs())
     assert missing.status is Status.FAILED
-    assert "ci.yml, security.yml" in missing.reason
+    assert missing.reason == (
+        "no shipyard-generated workflows in .github/workflows; "
+        "`shipyard workflows` writes ci.yml, security.yml"
+    )
     assert [f.path for f in missing.findings] == [
         ".github/workflows/ci.yml",
         ".github/workflows/security.yml",
@@ -132,6 +135,21 @@ def test_drift_stage_result(project: config.Config, capsys: pytest.CaptureFixtur
 
     write_all(project)
     assert check.drift(project, inputs()).status is Status.PASSED
+
+
+def test_drift_names_what_differs_in_one_line_and_can_keep_the_diff_quiet(
+    project: config.Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_all(project)
+    ci = project.root / ".github/workflows/ci.yml"
+    ci.write_text(ci.read_text().replace("timeout-minutes: 15", "timeout-minutes: 99"))
+    (project.root / ".github/workflows/security.yml").unlink()
+    drifted = check.drift(project, inputs(), show_diff=False)
+    assert drifted.status is Status.FAILED
+    assert drifted.reason == (
+        "out of date: ci.yml; missing: security.yml; run `shipyard workflows` to regenerate"
+    )
+    assert capsys.readouterr().err == ""
 
 
 def test_not_managed_without_generated_files(project: config.Config) -> None:

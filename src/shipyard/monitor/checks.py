@@ -80,8 +80,7 @@ class SY001(Shipyard):
             return None
         if shipyard.workflows.status is Status.PASSED:
             return ""
-        files = "\n".join(f"- `{f.path}`: {f.rule}" for f in shipyard.workflows.findings)
-        return f"{shipyard.workflows.reason}.\n\n{files}"
+        return f"{shipyard.workflows.reason}."
 
     @staticmethod
     def skip_reason(facts: HealthFacts | None) -> str:

@@ -189,8 +189,33 @@ def apply(changes: Sequence[Change]) -> None:
             change.path.unlink(missing_ok=True)
 
 
-def drift(config: Config, inputs: generate.Inputs | None = None) -> StageResult:
-    """The drift check as a stage: failed, with the diff on stderr, when files differ."""
+def _drift_reason(changes: Sequence[Change], directory: str) -> str:
+    """One line: which files differ or are missing, and the command that fixes them."""
+    if not any(c.kind in (Kind.SAME, Kind.UPDATE, Kind.REMOVE) for c in changes):
+        wanted = ", ".join(c.name for c in changes if c.kind is Kind.CREATE)
+        return (
+            f"no shipyard-generated workflows in {directory}; `shipyard workflows` writes {wanted}"
+        )
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, kind in (
+            ("out of date", Kind.UPDATE),
+            ("missing", Kind.CREATE),
+            ("no longer generated", Kind.REMOVE),
+        )
+        if (names := [c.name for c in changes if c.kind is kind])
+    ]
+    return f"{'; '.join(parts)}; run `shipyard workflows` to regenerate"
+
+
+def drift(
+    config: Config, inputs: generate.Inputs | None = None, *, show_diff: bool = True
+) -> StageResult:
+    """The drift check as a stage: failed, with the diff on stderr, when files differ.
+
+    `show_diff=False` keeps the diff off the terminal (the monitor's health check
+    reports the one-line reason; `shipyard workflows --check` prints the diff).
+    """
     start = time.perf_counter()
     inputs = inputs if inputs is not None else generate.gather(config)
     changes = plan(config, generate.render(config, inputs))
@@ -211,9 +236,9 @@ def drift(config: Config, inputs: generate.Inputs | None = None) -> StageResult:
         return StageResult(
             stage="workflows", status=Status.PASSED, reason=reason, duration=duration
         )
-    sys.stderr.write(unified_diff(changes, config.root))
-    names = ", ".join(c.name for c in drifted)
-    reason = f"out of date: {names}; run `shipyard workflows` to regenerate"
+    if show_diff:
+        sys.stderr.write(unified_diff(changes, config.root))
+    reason = _drift_reason(changes, config.workflows.dir.as_posix())
     return StageResult(
         stage="workflows",
         status=Status.FAILED,
