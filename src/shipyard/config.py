@@ -761,6 +761,9 @@ class DockerConfig:
 
 
 def _pipeline_needs(value: Any) -> str | None:
+    twice = next((stage for i, stage in enumerate(value) if stage in value[:i]), None)
+    if twice is not None:
+        return f"each stage once ({twice!r} is listed twice)"
     if "coverage" in value and "test" not in value:
         return "'test' in the list too: coverage combines the test runs' data"
     return None

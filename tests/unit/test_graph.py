@@ -63,6 +63,13 @@ def test_coverage_in_the_pipeline_needs_test(tmp_path: Path) -> None:
     assert "'test' in the list too" in str(caught.value)
 
 
+def test_a_stage_listed_twice_in_the_pipeline(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[tool.shipyard]\npipeline = ["lint", "lint", "test"]\n')
+    assert caught.value.key == "tool.shipyard.pipeline"
+    assert "expected each stage once ('lint' is listed twice)" in str(caught.value)
+
+
 def test_an_unknown_stage_in_the_pipeline(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, '[tool.shipyard]\npipeline = ["lint", "audti"]\n')
