@@ -69,7 +69,7 @@ def build_wheel(
     return path
 
 
-def _installer(python: Path) -> list[str]:
+def installer(python: Path) -> list[str]:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv:
         return [uv, "pip", "install", "--quiet", "--python", str(python)]
@@ -86,7 +86,7 @@ def make_tool_venv(where: Path) -> Path:
     built = [build_wheel(wheels, n, "1.0", metadata=m) for n, m in LICENSED.items()]
     deps = [*LICENSED, f"{OLD_PACKAGE}=={OLD_VERSION}", 'never-installed; python_version < "3"']
     built.append(build_wheel(wheels, PROJECT, "0.1.0", metadata=["License: MIT"], requires=deps))
-    argv = [*_installer(python), *REQUIREMENTS, f"{OLD_PACKAGE}=={OLD_VERSION}"]
+    argv = [*installer(python), *REQUIREMENTS, f"{OLD_PACKAGE}=={OLD_VERSION}"]
     subprocess.run([*argv, *map(str, built)], check=True)
     return bin_dir
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ from helpers.audit import (
     LICENSED,
     OLD_PACKAGE,
     OLD_VERSION,
+    PROJECT,
+    installer,
     load,
     make_project,
     shared_tool_venv,
@@ -418,6 +422,16 @@ where = src
 """
 
 
+CFG_PYPROJECT = """
+    [build-system]
+    requires = ["setuptools>=61"]
+    build-backend = "setuptools.build_meta"
+
+    [tool.shipyard.audit]
+    checks = ["sbom"]
+    """
+
+
 def test_setup_cfg_project_gets_every_check_and_an_sbom(tmp_path, audit_bin):
     # pyproject.toml holds [build-system] and shipyard's table, but no PEP 621 [project].
     root = tmp_path / "p"
@@ -445,3 +459,39 @@ def test_setup_cfg_project_gets_every_check_and_an_sbom(tmp_path, audit_bin):
     sbom = json.loads((root / ".shipyard/reports/audit/sbom.cdx.json").read_text("utf-8"))
     assert OLD_PACKAGE in {c["name"] for c in sbom["components"]}
     assert result.metrics["sbom.components"] > 0
+
+
+def test_an_editable_setup_cfg_project_is_the_sbom_root_once(tmp_path: Path) -> None:
+    # An editable setuptools install shows the project twice to cyclonedx-py: its dist-info
+    # and the src/*.egg-info the build leaves next to the code.
+    root = tmp_path / "p"
+    files = {
+        "pyproject.toml": CFG_PYPROJECT,
+        "setup.cfg": SETUP_CFG.replace("install_requires =\n    urllib3==1.24.1\n", ""),
+        "src/demo_app/__init__.py": "",
+    }
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = [*installer(python), "cyclonedx-bom"]
+    subprocess.run([*install, "-e", str(root)], check=True)
+    assert (root / "src" / "demo_app.egg-info").is_dir()
+
+    result = run_audit(load(root), tool_env=tool_env(venv / "bin"))
+
+    assert not [f for f in result.findings if f.rule == "audit/check-failed"]
+    sbom = json.loads((root / ".shipyard/reports/audit/sbom.cdx.json").read_text("utf-8"))
+    names = [canonicalize_name(c["name"]) for c in sbom["components"]]
+    assert len(names) == len(set(names))
+    assert PROJECT not in names
+    assert "cyclonedx-bom" in names
+    assert {"name": "demo-app", "version": "0.1.0", "bom-ref": "root-component"}.items() <= (
+        sbom["metadata"]["component"].items()
+    )
+    refs = {c["bom-ref"] for c in sbom["components"]} | {"root-component"}
+    for entry in sbom["dependencies"]:
+        assert {entry["ref"], *entry.get("dependsOn", ())} <= refs
+    assert not any(ref.startswith("BomRef.") for ref in refs)

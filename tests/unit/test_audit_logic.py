@@ -26,6 +26,7 @@ from shipyard.stages.audit.interface import (
 )
 from shipyard.stages.audit.licenses import Verdict, judge, license_of, runtime_closure
 from shipyard.stages.audit.sarif import to_sarif
+from shipyard.stages.audit.sbom import _one_root
 from shipyard.stages.audit.vulns import read_pins
 
 SCHEMA = Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json"
@@ -391,3 +392,28 @@ def test_sarif_schema_rejects_a_broken_log():
     validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
     broken = {"version": "2.1.0", "runs": [{"tool": {"driver": {}}, "results": []}]}
     assert list(validator.iter_errors(broken))
+
+
+def test_the_sbom_keeps_a_pep621_root_and_drops_the_projects_leftover_component(
+    tmp_path: Path,
+) -> None:
+    # cyclonedx-py made the root from [project] but left a second distribution of it.
+    sbom = {
+        "metadata": {"component": {"bom-ref": "root-component", "name": "Demo_App"}},
+        "components": [
+            {"bom-ref": "BomRef.1.2", "name": "demo-app", "version": "0.1.0"},
+            {"bom-ref": "urllib3==1.24.1", "name": "urllib3", "version": "1.24.1"},
+        ],
+        "dependencies": [
+            {"ref": "BomRef.1.2", "dependsOn": ["urllib3==1.24.1"]},
+            {"ref": "root-component", "dependsOn": ["urllib3==1.24.1"]},
+            {"ref": "urllib3==1.24.1"},
+        ],
+    }
+    fixed = _one_root(sbom, "demo-app", tmp_path)
+    assert [c["name"] for c in fixed["components"]] == ["urllib3"]
+    assert fixed["metadata"]["component"]["bom-ref"] == "root-component"
+    assert fixed["dependencies"] == [
+        {"ref": "root-component", "dependsOn": ["urllib3==1.24.1"]},
+        {"ref": "urllib3==1.24.1"},
+    ]
