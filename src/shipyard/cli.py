@@ -275,7 +275,14 @@ def _cmd_changelog(args: argparse.Namespace) -> int:
     else:
         version = release.current_version(resolved)
         path = resolved.root / resolved.release.changelog
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if not path.is_file():
+            msg = (
+                f"this file does not exist (so it has no section for {version}); "
+                "`invoke release` creates it with the release's section, and "
+                "`shipyard changelog --unreleased` shows that section now."
+            )
+            raise ConfigError(msg, path=path)
+        text = path.read_text(encoding="utf-8")
         found = find_section(text, str(version)) if version else None
         if found is None:
             msg = f"no section for version {version} in this file; try --unreleased."

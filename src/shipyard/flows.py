@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -15,8 +16,17 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from shipyard import config, pipeline
-from shipyard.errors import ExitCode, ShipyardError, UsageError
-from shipyard.report import Status, append_step_summary, render_markdown, write_result
+from shipyard.errors import ExitCode, NothingToRelease, ShipyardError, UsageError
+from shipyard.report import (
+    StageResult,
+    Status,
+    append_step_summary,
+    render_markdown,
+    write_result,
+)
+
+if TYPE_CHECKING:
+    from shipyard.release import ReleaseOutcome
 
 __all__ = ["ns"]
 
@@ -92,7 +102,7 @@ def monitor(c: Context, apply: bool = False, root: str = ".") -> None:
     from shipyard import config  # noqa: PLC0415
     from shipyard.errors import ShipyardError  # noqa: PLC0415
     from shipyard.monitor.run import run_monitor, security_from_audit  # noqa: PLC0415
-    from shipyard.report import StageResult, console, render_table  # noqa: PLC0415
+    from shipyard.report import console, render_table  # noqa: PLC0415
 
     def audit() -> StageResult:
         since = time.time()
@@ -117,6 +127,26 @@ def _say(line: str) -> None:
     sys.stderr.write(f"release: {line}\n")
 
 
+def _report_failure(
+    resolved: config.Config, exc: ShipyardError, outcome: ReleaseOutcome | None, *, ci: bool
+) -> None:
+    """release.json for a real run that stopped: the step, why, and what was done before;
+    or, when it stopped before any step (nothing to release, a bad option), just why."""
+    if outcome is not None:
+        result = outcome.result()
+    else:
+        nothing = isinstance(exc, NothingToRelease)
+        result = StageResult(
+            stage="release",
+            status=Status.SKIPPED if nothing else Status.FAILED,
+            reason=" ".join(str(exc).split()),
+            metrics={"exit_code": int(exc.code)},
+        )
+    write_result(result, resolved.reports)
+    if ci:
+        append_step_summary(render_markdown([result], title="release"))
+
+
 @task(
     help={
         "dry_run": "print the plan and the changelog section; write nothing",
@@ -136,13 +166,23 @@ def release(
     from shipyard.release import run_release  # noqa: PLC0415 - git and httpx only when asked
 
     only = [name.strip() for name in step.split(",") if name.strip()] or None
+    resolved: config.Config | None = None
+    stopped: list[ReleaseOutcome] = []
     try:
         resolved = config.load(Path(c.cwd))
         outcome = run_release(
-            resolved, pre=pre or None, dry_run=dry_run, ci=ci, only=only, log=_say
+            resolved,
+            pre=pre or None,
+            dry_run=dry_run,
+            ci=ci,
+            only=only,
+            log=_say,
+            stopped=stopped.append,
         )
     except ShipyardError as exc:
         sys.stderr.write(f"release: error: {exc}\n")
+        if resolved is not None and not dry_run:
+            _report_failure(resolved, exc, stopped[0] if stopped else None, ci=ci)
         raise Exit(code=int(exc.code)) from None
     if dry_run:
         sys.stdout.write(outcome.text())

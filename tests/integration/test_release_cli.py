@@ -72,8 +72,15 @@ def test_changelog_unreleased(project: Project, capsys: pytest.CaptureFixture[st
 def test_changelog_of_the_current_version(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # No CHANGELOG.md at all: say so, and what makes one.
     assert _cli(project, "changelog") == 2
-    assert "no section for version 1.4.2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "CHANGELOG.md: this file does not exist (so it has no section for 1.4.2)" in err
+    assert "`invoke release` creates it" in err
+    assert "no section for version" not in err
+    (project.root / "CHANGELOG.md").write_text("# Changelog\n\n## [1.4.1] - 2023-01-01\n")
+    assert _cli(project, "changelog") == 2
+    assert "no section for version 1.4.2 in this file" in capsys.readouterr().err
     (project.root / "CHANGELOG.md").write_text("# Changelog\n\n## [1.4.2] - 2024-01-01\n\n- x\n")
     assert _cli(project, "changelog") == 0
     assert capsys.readouterr().out == "## [1.4.2] - 2024-01-01\n\n- x\n"
@@ -92,6 +99,10 @@ def _invoke(project: Project, *args: str, env: dict[str, str] | None = None):
 
 
 def test_invoke_release_dry_run(project: Project) -> None:
+    # A dry run reads the index as the real run would: none here.
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "publish = false\n")
+    subprocess.run(["git", "commit", "-qam", "ci: no index"], cwd=project.root, check=True)
     before = (project.root / "pyproject.toml").read_bytes()
     done = _invoke(project, "--dry-run")
     assert done.returncode == 0, done.stderr

@@ -101,6 +101,7 @@ requires-python = ">=3.11"
 
 [tool.shipyard.release]
 github = false
+publish = false  # a dry run reads the index as the real run would: none here
 """
 
 
@@ -164,6 +165,7 @@ build-backend = "setuptools.build_meta"
 [tool.shipyard.release]
 build-isolation = false
 github = false
+publish = false
 """
 
 SETUP_CFG = """\
@@ -190,6 +192,7 @@ build-backend = "poetry.core.masonry.api"
 
 [tool.shipyard.release]
 github = false
+publish = false  # a dry run reads the index as the real run would: none here
 """
 
 
@@ -315,7 +318,7 @@ def test_dry_run_exits_as_the_real_run_when_preflight_fails(tmp_path: Path) -> N
 
 
 def test_dry_run_shows_the_skips_of_the_real_run(tmp_path: Path) -> None:
-    project = make_project(tmp_path, files={"tasks.py": TASKS})
+    project = make_project(tmp_path, release="publish = false", files={"tasks.py": TASKS})
     project.commit("feat: x")
     (project.root / "CHANGELOG.md").write_text("# Changelog\n\n## [0.1.0] - 2024-05-01\n")
     dry = _invoke(project, "--dry-run")
@@ -323,6 +326,7 @@ def test_dry_run_shows_the_skips_of_the_real_run(tmp_path: Path) -> None:
     assert "- version    files already say 0.1.0" in dry.stdout
     assert "- changelog  CHANGELOG.md already has 0.1.0" in dry.stdout
     assert "- github     no GITHUB_TOKEN or GH_TOKEN: GitHub release left out" in dry.stdout
+    assert "- publish    publish = false" in dry.stdout
     assert "would create the GitHub release" not in dry.stdout
     ci = _invoke(project, "--dry-run", "--ci")
     assert ci.returncode == 3

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.release.github import content_type, repository_from_url, web_url
+from shipyard.release.github import content_type, repository_from_url, valid_repository, web_url
 from shipyard.release.secrets import redact
 
 
@@ -47,3 +47,21 @@ def test_redact_hides_every_secret_in_the_environment(monkeypatch: pytest.Monkey
     text = "auth ghp_abcdef failed; password pypi-AgEIcHlwaS5vcmc; extra s3cret!"
     assert redact(text, "s3cret!") == "auth *** failed; password ***; extra ***"
     assert redact("x y", "x") == "x y"  # too short to hide without mangling text
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("octo/demo", True),
+        ("octo-org/my.repo_2", True),
+        ("not a repo", False),
+        ("octo/", False),
+        ("octo", False),
+        ("-octo/demo", False),
+        ("octo/demo/extra", False),
+        ("octo/..", False),
+        ("octo_org/demo", False),
+    ],
+)
+def test_valid_repository_follows_githubs_rules(name: str, valid: bool) -> None:
+    assert valid_repository(name) is valid

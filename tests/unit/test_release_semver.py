@@ -9,6 +9,8 @@ from shipyard.release.semver import (
     Version,
     apply_bump,
     bump_for,
+    check_pre,
+    effective_bump,
     format_tag,
     from_pep440,
     next_version,
@@ -175,3 +177,18 @@ def test_pep440_rejects_labels_it_cannot_map(bad: str) -> None:
 def test_from_pep440_rejects_what_semver_cannot_say(bad: str) -> None:
     with pytest.raises(UsageError):
         from_pep440(bad)
+
+
+def test_check_pre_refuses_unknown_labels_before_anything_else() -> None:
+    check_pre(None)
+    check_pre("rc")
+    with pytest.raises(UsageError, match=r"--pre expects one of alpha, beta, rc, got 'foo'"):
+        check_pre("foo")
+
+
+def test_effective_bump_on_zero() -> None:
+    zero, one = Version(0, 4, 1), Version(1, 0, 0)
+    assert effective_bump(zero, Bump.MAJOR) is Bump.MINOR
+    assert effective_bump(zero, Bump.MAJOR, major_on_zero=True) is Bump.MAJOR
+    assert effective_bump(one, Bump.MAJOR) is Bump.MAJOR
+    assert effective_bump(zero, Bump.PATCH) is Bump.PATCH

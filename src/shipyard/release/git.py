@@ -30,9 +30,11 @@ __all__ = [
     "git",
     "head",
     "is_ancestor",
+    "local_problems",
     "log",
     "preflight",
     "push",
+    "remote_problems",
     "remote_ref",
     "remote_url",
     "remotes",
@@ -209,6 +211,15 @@ def preflight(
     allowed_dirty: Iterable[str] = (),
 ) -> Preflight:
     """Clean tree, on the release branch, tag absent (or on HEAD), up to date with the remote."""
+    problems = local_problems(repo, branch=branch, tag_name=tag_name, allowed_dirty=allowed_dirty)
+    problems += remote_problems(repo, branch=branch, remote=remote, tag_name=tag_name)
+    return Preflight(problems=tuple(problems))
+
+
+def local_problems(
+    repo: Path, *, branch: str, tag_name: str, allowed_dirty: Iterable[str] = ()
+) -> list[str]:
+    """The pre-flight problems found without the remote: branch, working tree, local tag."""
     problems = []
     here = head(repo)
     on = current_branch(repo)
@@ -220,11 +231,18 @@ def preflight(
     local = tag_target(repo, tag_name)
     if local is not None and local != here:
         problems.append(f"tag {tag_name} already exists on another commit ({local[:7]})")
+    return problems
 
+
+def remote_problems(repo: Path, *, branch: str, remote: str, tag_name: str) -> list[str]:
+    """The pre-flight problems the remote shows (read with `git ls-remote`): behind it, or
+    the tag there on another commit. Raises Unreachable when it cannot be read."""
+    problems = []
+    here = head(repo)
     upstream = remote_ref(repo, remote, f"refs/heads/{branch}")
     if upstream is not None and here is not None and not is_ancestor(repo, upstream, here):
         problems.append(f"behind {remote}/{branch}: pull the latest changes first")
     remote_tag = remote_ref(repo, remote, f"refs/tags/{tag_name}")
     if remote_tag is not None and remote_tag != here:
         problems.append(f"tag {tag_name} already exists on {remote} on another commit")
-    return Preflight(problems=tuple(problems))
+    return problems

@@ -30,9 +30,11 @@ __all__ = [
     "GitHub",
     "GitHubError",
     "PublishedRelease",
+    "complete_release",
     "content_type",
     "publish_release",
     "repository_from_url",
+    "valid_repository",
     "web_url",
 ]
 
@@ -44,6 +46,17 @@ _REMOTE = re.compile(
     r"|(?:[^@/]+@)?(?P<scp_host>[^/:]+):)"
     r"(?P<path>[^/]+/[^/]+?)(?:\.git)?/?$"
 )
+
+
+#: owner/name as GitHub allows them: an owner of up to 39 letters, digits and hyphens (not
+#: first), a name of letters, digits, '.', '_' and '-' (not '.' or '..').
+_OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?P<name>[A-Za-z0-9._-]{1,100})$")
+
+
+def valid_repository(text: str) -> bool:
+    """True when `text` is a repository name GitHub could have (`owner/name`)."""
+    match = _OWNER_NAME.match(text)
+    return match is not None and match["name"] not in {".", ".."}
 
 
 _CONTENT_TYPES = {
@@ -196,6 +209,15 @@ class GitHub:
         return dict(response.json())
 
 
+def _whole(asset: dict[str, Any] | None, path: Path) -> bool:
+    """An attached asset that is `path`, complete (not a broken upload of an earlier run)."""
+    return (
+        asset is not None
+        and asset.get("state") == "uploaded"
+        and asset.get("size") == path.stat().st_size
+    )
+
+
 def _attach(
     github: GitHub,
     release: dict[str, Any],
@@ -206,8 +228,7 @@ def _attach(
     uploaded, skipped = [], []
     for path in files:
         asset = existing.get(path.name)
-        whole = asset is not None and asset.get("state") == "uploaded"
-        if whole and asset is not None and asset.get("size") == path.stat().st_size:
+        if _whole(asset, path):
             skipped.append(path.name)
             continue
         if asset is not None:  # a broken or different upload from an earlier run
@@ -217,6 +238,18 @@ def _attach(
         github.upload_asset(release, path)
         uploaded.append(path.name)
     return uploaded, skipped
+
+
+def complete_release(github: GitHub, tag: str, files: Sequence[Path]) -> str | None:
+    """The web address of `tag`'s release when it is published with each of `files` whole,
+    else None. Reads only: the release step and its dry run both ask it."""
+    release = github.find_release(tag)
+    if release is None or release.get("draft"):
+        return None
+    existing = {a["name"]: a for a in github.assets(int(release["id"]))}
+    if not all(_whole(existing.get(path.name), path) for path in files):
+        return None
+    return str(release.get("html_url", ""))
 
 
 def publish_release(

@@ -22,6 +22,8 @@ from shipyard.release.semver import (
     Tag,
     Version,
     bump_for,
+    check_pre,
+    effective_bump,
     format_tag,
     from_pep440,
     next_version,
@@ -53,6 +55,9 @@ class ReleasePlan:
     section: str
     #: True when HEAD already is this release's commit (a rerun finishing the job).
     resumed: bool = False
+    #: The bump the version got from the last final release, when the commits asked for
+    #: more: a breaking change on 0.x moves the minor unless major-on-zero is set.
+    applied: Bump | None = None
 
     @property
     def pep440(self) -> str:
@@ -119,9 +124,26 @@ def _previous(tags: tuple[Tag, ...], version: Version) -> Tag | None:
     return below[-1] if below else None
 
 
-def _log_since(root: Path, cfg: ReleaseConfig, since: Tag | None) -> CommitLog:
-    raw = git.log(root, since.name if since else None)
+def _log_since(
+    root: Path, cfg: ReleaseConfig, since: Tag | None, *, leave_out: str | None = None
+) -> CommitLog:
+    """The commits since `since`; `leave_out` is the release commit itself, no change."""
+    raw = [c for c in git.log(root, since.name if since else None) if c.sha != leave_out]
     return classify(raw, include_merges=cfg.include_merges)
+
+
+def _release_commit(root: Path, cfg: ReleaseConfig, version: Version) -> str | None:
+    """HEAD, when it is the release commit of `version` (made by an earlier run)."""
+    if git.message(root) != cfg.commit_message.replace("{version}", str(version)):
+        return None
+    return git.head(root)
+
+
+def _applied(tags: tuple[Tag, ...], cfg: ReleaseConfig, version: Version, bump: Bump) -> Bump:
+    finals = [tag.version for tag in tags if not tag.version.prerelease and tag.version < version]
+    if not finals:
+        return bump
+    return effective_bump(max(finals), bump, major_on_zero=cfg.major_on_zero)
 
 
 def _fresh_version(
@@ -160,6 +182,7 @@ def plan_release(
     `tagged` also takes a release tag on HEAD as the release to finish (a tag
     made by hand is otherwise a release already made).
     """
+    check_pre(pre)  # a bad label is a usage error, whatever the history says
     root, cfg = config.root, config.release
     tags = release_tags(git.tags(root), cfg.tag_format)
     started = _in_progress(root, cfg, tags, pre, tagged=tagged) if resume else None
@@ -169,7 +192,8 @@ def plan_release(
         version, bump = _fresh_version(root, cfg, tags, pre)
     tag = format_tag(version, cfg.tag_format)
     previous = _previous(tags, version)
-    log = _log_since(root, cfg, previous)
+    leave_out = _release_commit(root, cfg, version) if started is not None else None
+    log = _log_since(root, cfg, previous, leave_out=leave_out)
     if started is not None:
         bump = bump_for(log.commits, cfg.types)
 
@@ -187,6 +211,7 @@ def plan_release(
         bump=bump,
         section=section,
         resumed=started is not None,
+        applied=_applied(tags, cfg, version, bump),
     )
 
 
@@ -232,13 +257,16 @@ def render_plan(plan: ReleasePlan) -> str:
     """The plan as a few lines of text, for `--dry-run` and the logs."""
     log = plan.log
     since = plan.previous.name if plan.previous else "the first commit"
+    bump = plan.bump.name.lower()
+    if plan.applied is not None and plan.applied is not plan.bump:
+        bump = f"{plan.applied.name.lower()} (a breaking change on 0.x; major-on-zero is off)"
     lines = [
         f"release {plan.project} {plan.version} (tag {plan.tag}, Python {plan.pep440})"
         + (" - finishing a release begun earlier" if plan.resumed else ""),
         (
             f"  since {since}: {len(log.commits)} conventional commit(s), "
             f"{len(log.non_conventional)} non-conventional, "
-            f"{log.merges_skipped} merge(s) skipped, bump {plan.bump.name.lower()}"
+            f"{log.merges_skipped} merge(s) skipped, bump {bump}"
         ),
     ]
     lines += [f"  non-conventional: {c.sha[:7]} {c.summary}" for c in log.non_conventional[:10]]

@@ -30,6 +30,8 @@ __all__ = [
     "Version",
     "apply_bump",
     "bump_for",
+    "check_pre",
+    "effective_bump",
     "format_tag",
     "from_pep440",
     "next_version",
@@ -147,10 +149,24 @@ def bump_for(commits: Iterable[Commit], types: Mapping[str, str]) -> Bump:
     return bump
 
 
+def check_pre(pre: str | None) -> None:
+    """Refuse a `--pre` label other than alpha, beta or rc (before anything is planned)."""
+    if pre is not None and pre not in PRE_TOKENS:
+        msg = f"--pre expects one of {', '.join(PRE_TOKENS)}, got '{pre}'."
+        raise UsageError(msg)
+
+
+def effective_bump(version: Version, bump: Bump, *, major_on_zero: bool = False) -> Bump:
+    """The bump `apply_bump` makes: on 0.x a breaking change moves the minor unless
+    `major_on_zero`."""
+    if bump is Bump.MAJOR and version.major == 0 and not major_on_zero:
+        return Bump.MINOR
+    return bump
+
+
 def apply_bump(version: Version, bump: Bump, *, major_on_zero: bool = False) -> Version:
     """Bump a final version; on 0.x a breaking change moves the minor unless `major_on_zero`."""
-    if bump is Bump.MAJOR and version.major == 0 and not major_on_zero:
-        bump = Bump.MINOR
+    bump = effective_bump(version, bump, major_on_zero=major_on_zero)
     if bump is Bump.MAJOR:
         return version.bump_major()
     if bump is Bump.MINOR:
@@ -206,9 +222,7 @@ def next_version(
             raise NothingToRelease(msg)
         return target
 
-    if pre not in PRE_TOKENS:
-        msg = f"--pre expects one of {', '.join(PRE_TOKENS)}, got '{pre}'."
-        raise UsageError(msg)
+    check_pre(pre)
     taken = [n for v in existing if v.finalize_version() == target for n in [_pre_number(v, pre)]]
     numbers = [n for n in taken if n is not None]
     # A further rc of the same target only when something changed since the last one.

@@ -23,17 +23,37 @@ from shipyard.errors import (
     GateFailed,
     ShipyardError,
     ToolMissing,
+    Unreachable,
     UsageError,
 )
 from shipyard.release import changelog, git
-from shipyard.release.build import Artifacts, build, distributions, write_sums
-from shipyard.release.github import GitHub, publish_release, repository_from_url
+from shipyard.release.build import (
+    SUMS_NAME,
+    Artifacts,
+    build,
+    distributions,
+    require,
+    write_sums,
+)
+from shipyard.release.github import (
+    GitHub,
+    complete_release,
+    publish_release,
+    repository_from_url,
+    valid_repository,
+)
 from shipyard.release.plan import ReleasePlan, plan_release, render_plan
-from shipyard.release.publish import UploadOutcome, upload
+from shipyard.release.publish import (
+    UploadOutcome,
+    missing_files,
+    require_credentials,
+    upload,
+)
 from shipyard.release.secrets import github_token
 from shipyard.release.version_files import (
     read_text,
     read_version,
+    version_changes,
     version_files,
     write_version,
 )
@@ -45,7 +65,7 @@ if TYPE_CHECKING:
 
     from shipyard.config import Config, ReleaseConfig
 
-__all__ = ["STEPS", "ReleaseOutcome", "StepResult", "run_release"]
+__all__ = ["STEPS", "PreflightFailed", "ReleaseOutcome", "StepResult", "run_release"]
 
 STEPS = ("preflight", "version", "changelog", "commit", "tag", "build", "push", "publish", "github")
 
@@ -84,22 +104,33 @@ class ReleaseOutcome:
         return "\n".join(lines) + "\n"
 
     def result(self) -> StageResult:
+        """The report: passed, or failed with the step it stopped at, why, and what was done."""
         plan = self.plan
         acted = [s.name for s in self.steps if s.status is Status.PASSED]
-        reason = f"{plan.tag}: " + (", ".join(acted) if acted else "nothing left to do")
+        failed = next((s for s in self.steps if s.status is Status.FAILED), None)
+        done = ", ".join(acted) if acted else "nothing left to do"
+        metrics: dict[str, float | int | str] = {
+            "version": str(plan.version),
+            "pep440": plan.pep440,
+            "tag": plan.tag,
+            "commits": len(plan.log.commits),
+            "non_conventional": len(plan.log.non_conventional),
+            "merges_skipped": plan.log.merges_skipped,
+        }
+        if failed is not None and not self.dry_run:
+            status = Status.FAILED
+            reason = f"{plan.tag}: stopped at {failed.name} (exit {int(failed.code)}): "
+            reason += " ".join(failed.detail.split()) + f"; done before it: {done}"
+            metrics |= {"failed_step": failed.name, "exit_code": int(failed.code)}
+        else:
+            status = Status.SKIPPED if self.dry_run else Status.PASSED
+            reason = ("dry run: " if self.dry_run else "") + f"{plan.tag}: {done}"
         return StageResult(
             stage="release",
-            status=Status.SKIPPED if self.dry_run else Status.PASSED,
-            reason=("dry run: " if self.dry_run else "") + reason,
+            status=status,
+            reason=reason,
             duration=self.duration,
-            metrics={
-                "version": str(plan.version),
-                "pep440": plan.pep440,
-                "tag": plan.tag,
-                "commits": len(plan.log.commits),
-                "non_conventional": len(plan.log.non_conventional),
-                "merges_skipped": plan.log.merges_skipped,
-            },
+            metrics=metrics,
             artifacts=tuple(Path(os.path.relpath(p, plan.root)).as_posix() for p in self.artifacts),
         )
 
@@ -110,6 +141,10 @@ class _Run:
     plan: ReleasePlan
     ci: bool
     hook: Callable[[str], None]
+    #: The steps this run goes through, in order.
+    chosen: tuple[str, ...] = ()
+    #: In a dry run, the steps looked at so far that would act (their effects imagined).
+    pending: set[str] = dataclasses.field(default_factory=set)
     artifacts: Artifacts | None = None
 
     @property
@@ -142,6 +177,12 @@ def _relative_to_top(run: _Run, paths: list[Path]) -> list[str]:
 
 
 # -- the steps ---------------------------------------------------------------------------
+#
+# Each step is a `look` and an `act`. The look only reads the world and says whether the
+# step is done already (SKIPPED, with why), what it would do (PASSED), or raises what
+# the real run would stop with. The real run and the dry run call the same look, so they
+# cannot disagree; only the real run then acts. In a dry run, `run.pending` holds the
+# steps before this one that would act, whose effects a look must imagine.
 
 
 _GITHUB_AUTH_MISSING = (
@@ -149,7 +190,20 @@ _GITHUB_AUTH_MISSING = (
 )
 
 
-def _require_remote(run: _Run) -> None:
+class PreflightFailed(GateFailed):
+    """Pre-flight found what stops the release; every problem is listed."""
+
+    def __init__(self, tag: str, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"cannot release {tag}:\n{listed}")
+
+
+def _also(problems: Sequence[str]) -> str:
+    return f" Pre-flight also found: {'; '.join(problems)}." if problems else ""
+
+
+def _require_remote(run: _Run, *, also: Sequence[str] = ()) -> None:
     """A missing remote is a setting to fix, not a network to wait for."""
     known = git.remotes(run.root)
     if run.cfg.remote in known:
@@ -157,70 +211,105 @@ def _require_remote(run: _Run) -> None:
     msg = (
         f"the git remote '{run.cfg.remote}' does not exist here (remotes: "
         f"{', '.join(known) or 'none'}); add it (git remote add {run.cfg.remote} <url>) "
-        "or name the remote to push to in tool.shipyard.release.remote."
+        "or name the remote to push to in tool.shipyard.release.remote." + _also(also)
     )
     raise ConfigError(msg, path=run.config.pyproject, key="tool.shipyard.release.remote")
 
 
 def _preflight_problems(run: _Run) -> tuple[str, ...]:
-    """What stops the release; raises for a missing token, remote or version file."""
+    """What stops the release; raises for a missing token, remote or version file (with
+    the other problems found, so that one run shows them all)."""
     cfg = run.cfg
     if run.ci and cfg.github and github_token() is None:
         raise ToolMissing(_GITHUB_AUTH_MISSING)  # before anything is written, not at the last step
+    if cfg.github and "github" in run.chosen:
+        _github_target(run)  # a bad repository name stops here, not after the push
     read_version(run.root, cfg)  # a version the build would not take stops here, not after the tag
-    _require_remote(run)
-    check = git.preflight(
+    local = git.local_problems(
         run.root,
         branch=cfg.branch,
-        remote=cfg.remote,
         tag_name=run.plan.tag,
         allowed_dirty=_relative_to_top(run, run.release_files()),
     )
-    return check.problems
+    _require_remote(run, also=local)
+    try:
+        remote = git.remote_problems(
+            run.root, branch=cfg.branch, remote=cfg.remote, tag_name=run.plan.tag
+        )
+    except Unreachable as exc:
+        msg = f"{exc}{_also(local)}"
+        raise Unreachable(msg) from None
+    return (*local, *remote)
+
+
+def _look_preflight(run: _Run) -> StepResult:
+    problems = _preflight_problems(run)
+    if problems:
+        raise PreflightFailed(run.plan.tag, problems)
+    return _done("preflight", "pass: clean, on the branch, up to date")
 
 
 def _preflight(run: _Run) -> StepResult:
-    problems = _preflight_problems(run)
-    if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        msg = f"cannot release {run.plan.tag}:\n{listed}"
-        raise GateFailed(msg)
     return _done("preflight", f"on {run.cfg.branch}, clean, up to date with {run.cfg.remote}")
 
 
 _FROM_TAG = "the build takes the version from the git tag (a VCS versioning plugin)"
 
 
-def _version(run: _Run) -> StepResult:
+def _names(run: _Run, paths: Sequence[Path]) -> str:
+    return ", ".join(p.relative_to(run.root).as_posix() for p in paths)
+
+
+def _look_version(run: _Run) -> StepResult:
     if not version_files(run.root, run.cfg):
         return _skip("version", _FROM_TAG)
-    changed = write_version(run.root, run.cfg, run.plan.pep440)
-    if not changed:
+    changes = version_changes(run.root, run.cfg, run.plan.pep440)
+    if not changes:
         return _skip("version", f"files already say {run.plan.pep440}")
-    names = ", ".join(p.relative_to(run.root).as_posix() for p in changed)
-    return _done("version", f"set {run.plan.pep440} in {names}")
+    return _done("version", f"set {run.plan.pep440} in {_names(run, [p for p, _ in changes])}")
+
+
+def _version(run: _Run) -> StepResult:
+    changed = write_version(run.root, run.cfg, run.plan.pep440)
+    return _done("version", f"set {run.plan.pep440} in {_names(run, changed)}")
+
+
+def _changelog_text(run: _Run) -> str:
+    path = run.root / run.cfg.changelog
+    return read_text(path) if path.is_file() else ""
+
+
+def _look_changelog(run: _Run) -> StepResult:
+    if changelog.find_section(_changelog_text(run), str(run.plan.version)) is not None:
+        return _skip("changelog", f"{run.cfg.changelog} already has {run.plan.version}")
+    return _done("changelog", f"add the section below to {run.cfg.changelog}")
 
 
 def _changelog(run: _Run) -> StepResult:
-    path = run.root / run.cfg.changelog
-    text = read_text(path) if path.is_file() else ""
-    if changelog.find_section(text, str(run.plan.version)) is not None:
-        return _skip("changelog", f"{run.cfg.changelog} already has {run.plan.version}")
-    write_atomic(path, changelog.insert_section(text, run.plan.section))
+    text = changelog.insert_section(_changelog_text(run), run.plan.section)
+    write_atomic(run.root / run.cfg.changelog, text)
     return _done("changelog", f"added {run.plan.version} to {run.cfg.changelog}")
+
+
+def _changed_release_files(run: _Run) -> list[Path]:
+    candidates = run.release_files()
+    names = _relative_to_top(run, candidates)
+    changed = set(git.uncommitted(run.root, names))  # a new CHANGELOG.md too
+    return [path for path, name in zip(candidates, names, strict=True) if name in changed]
+
+
+def _look_commit(run: _Run) -> StepResult:
+    message = run.release_message()
+    if git.message(run.root) == message:
+        return _skip("commit", f"HEAD is the release commit '{message}'")
+    if not _changed_release_files(run) and not run.pending & {"version", "changelog"}:
+        return _skip("commit", "no release file changed")
+    return _done("commit", f"commit '{message}'")
 
 
 def _commit(run: _Run) -> StepResult:
     message = run.release_message()
-    if git.message(run.root) == message:
-        return _skip("commit", f"HEAD is the release commit '{message}'")
-    candidates = run.release_files()
-    names = _relative_to_top(run, candidates)
-    changed = set(git.uncommitted(run.root, names))  # a new CHANGELOG.md too
-    files = [path for path, name in zip(candidates, names, strict=True) if name in changed]
-    if not files:
-        return _skip("commit", "no release file changed")
-    sha = git.commit(run.root, files, message)
+    sha = git.commit(run.root, _changed_release_files(run), message)
     return _done("commit", f"{sha[:7]} '{message}'")
 
 
@@ -247,12 +336,37 @@ def _check_taggable(run: _Run) -> None:
         raise GateFailed(msg)
 
 
+def _look_tag(run: _Run) -> StepResult:
+    tag = run.plan.tag
+    if "commit" in run.pending:  # the dry run's release commit would be the new HEAD
+        return _done("tag", f"tag {tag} on the release commit")
+    if git.tag_target(run.root, tag) == git.head(run.root):
+        return _skip("tag", f"{tag} is on HEAD")
+    if not run.pending & {"version", "changelog"}:
+        _check_taggable(run)
+    return _done("tag", f"annotated tag {tag}")
+
+
 def _tag(run: _Run) -> StepResult:
-    if git.tag_target(run.root, run.plan.tag) == git.head(run.root):
-        return _skip("tag", f"{run.plan.tag} is on HEAD")
     _check_taggable(run)
     git.tag(run.root, run.plan.tag, f"{run.plan.project} {run.plan.version}")
     return _done("tag", f"annotated tag {run.plan.tag}")
+
+
+def _dists(run: _Run) -> tuple[Path, ...]:
+    return distributions(run.root / run.cfg.dist_dir, run.plan.project, run.plan.pep440)
+
+
+def _look_build(run: _Run) -> StepResult:
+    found = _dists(run)
+    whole = any(f.name.endswith(".whl") for f in found) and not all(
+        f.name.endswith(".whl") for f in found
+    )
+    if not whole:
+        require("build", purpose="building the sdist and wheel")
+    require("twine", purpose="checking the distributions")
+    names = ", ".join(f.name for f in found)
+    return _done("build", f"check {names}" if whole else "build the sdist and wheel")
 
 
 def _build(run: _Run) -> StepResult:
@@ -271,13 +385,20 @@ def _build(run: _Run) -> StepResult:
     return _done("build", f"built and checked {names}; SHA256SUMS written")
 
 
-def _push(run: _Run) -> StepResult:
+def _look_push(run: _Run) -> StepResult:
     cfg, here = run.cfg, git.head(run.root)
     _require_remote(run)
     branch = git.remote_ref(run.root, cfg.remote, f"refs/heads/{cfg.branch}")
     tag = git.remote_ref(run.root, cfg.remote, f"refs/tags/{run.plan.tag}")
-    if tag == here and branch is not None and git.is_ancestor(run.root, here or "", branch):
+    moved = run.pending & {"commit", "tag"}  # the dry run's new commit or tag is not there
+    there = tag == here and branch is not None and git.is_ancestor(run.root, here or "", branch)
+    if there and not moved:
         return _skip("push", f"{cfg.remote} has {cfg.branch} and {run.plan.tag}")
+    return _done("push", f"push {cfg.branch} and {run.plan.tag} to {cfg.remote}")
+
+
+def _push(run: _Run) -> StepResult:
+    cfg = run.cfg
     git.push(run.root, cfg.remote, cfg.branch, run.plan.tag)
     return _done("push", f"pushed {cfg.branch} and {run.plan.tag} to {cfg.remote}")
 
@@ -286,7 +407,7 @@ def _artifacts(run: _Run) -> Artifacts:
     """The build step's files: from this run, or found in dist-dir (an earlier job's)."""
     if run.artifacts is None:
         dist = run.root / run.cfg.dist_dir
-        files = distributions(dist, run.plan.project, run.plan.pep440)
+        files = _dists(run)
         if not files:
             msg = f"no sdist or wheel of {run.plan.pep440} in {dist}; run the build step first."
             raise GateFailed(msg)
@@ -294,9 +415,41 @@ def _artifacts(run: _Run) -> Artifacts:
     return run.artifacts
 
 
-def _publish(run: _Run) -> StepResult:
-    if not run.cfg.publish:
+def _files_to_release(run: _Run) -> tuple[Path, ...] | None:
+    """The distributions the publish and github steps send; None in a dry run whose build
+    step would make them. Reads only: SHA256SUMS is written by the act."""
+    if "build" in run.pending:
+        return None
+    if run.artifacts is not None:
+        return run.artifacts.files
+    files = _dists(run)
+    if not files:
+        dist = run.root / run.cfg.dist_dir
+        msg = f"no sdist or wheel of {run.plan.pep440} in {dist}; run the build step first."
+        raise GateFailed(msg)
+    return files
+
+
+def _look_publish(run: _Run) -> StepResult:
+    cfg = run.cfg
+    if not cfg.publish:
         return _skip("publish", "publish = false")
+    require("twine", purpose="uploading to the package index")
+    files = _files_to_release(run)
+    missing = missing_files(
+        files or (),
+        project=run.plan.project,
+        repository_url=cfg.repository_url,
+        index_url=cfg.index_url,
+    )
+    if files is not None and not missing:
+        return _skip("publish", f"every file is already on {cfg.repository_url}")
+    require_credentials(cfg.repository_url)
+    what = ", ".join(f.name for f in missing) if files is not None else "the built files"
+    return _done("publish", f"upload {what} to {cfg.repository_url}")
+
+
+def _publish(run: _Run) -> StepResult:
     uploads = upload(
         _artifacts(run).files,
         project=run.plan.project,
@@ -310,27 +463,70 @@ def _publish(run: _Run) -> StepResult:
     return _done("publish", f"uploaded {', '.join(sent)} to {run.cfg.repository_url}")
 
 
+def _checked_repository(run: _Run) -> str:
+    """owner/name from the setting, else GITHUB_REPOSITORY, else the remote's URL; a
+    name GitHub could not have is a setting to fix, named with where it came from."""
+    if run.cfg.github_repository:
+        name, where = run.cfg.github_repository, None
+    elif os.environ.get("GITHUB_REPOSITORY"):
+        name, where = os.environ["GITHUB_REPOSITORY"], "GITHUB_REPOSITORY"
+    else:
+        remote = git.remote_url(run.root, run.cfg.remote)
+        found = repository_from_url(remote) if remote else None
+        if found is None:
+            msg = "cannot tell the GitHub repository; set github-repository = 'owner/name'."
+            raise ConfigError(msg, path=run.config.pyproject, key="tool.shipyard.release")
+        name, where = found, f"the URL of the remote '{run.cfg.remote}'"
+    if valid_repository(name):
+        return name
+    rule = (
+        "GitHub repositories are owner/name: the owner letters, digits and hyphens, "
+        "the name letters, digits, '.', '_' and '-'"
+    )
+    if where is None:
+        msg = f"{name!r} is not a GitHub repository; {rule}."
+        key = "tool.shipyard.release.github-repository"
+        raise ConfigError(msg, path=run.config.pyproject, key=key)
+    msg = (
+        f"{where} says {name!r}, which is not a GitHub repository; {rule}. "
+        "Fix it, or set tool.shipyard.release.github-repository = 'owner/name'."
+    )
+    raise UsageError(msg)
+
+
 def _github_target(run: _Run) -> tuple[str, str] | StepResult:
     token = github_token()
     if token is None:
         if run.ci:
             raise ToolMissing(_GITHUB_AUTH_MISSING)
         return _skip("github", "no GITHUB_TOKEN or GH_TOKEN: GitHub release left out")
-    remote = git.remote_url(run.root, run.cfg.remote)
-    repository = (
-        run.cfg.github_repository
-        or os.environ.get("GITHUB_REPOSITORY")
-        or (repository_from_url(remote) if remote else None)
-    )
-    if repository is None:
-        msg = "cannot tell the GitHub repository; set github-repository = 'owner/name'."
-        raise ConfigError(msg, path=run.config.pyproject, key="tool.shipyard.release")
-    return repository, token
+    return _checked_repository(run), token
+
+
+def _release_files(files: Sequence[Path]) -> tuple[Path, ...]:
+    """The release's assets: the distributions and SHA256SUMS beside them."""
+    return (*files, files[0].parent / SUMS_NAME) if files else ()
+
+
+def _look_github(run: _Run) -> StepResult:
+    if not run.cfg.github:
+        return _skip("github", "github = false")
+    target = _github_target(run)
+    if isinstance(target, StepResult):
+        return target
+    files = _files_to_release(run)
+    if files is not None and "tag" not in run.pending:
+        client = GitHub(target[0], token=target[1])
+        try:
+            url = complete_release(client, run.plan.tag, _release_files(files))
+        finally:
+            client.close()
+        if url is not None:
+            return _skip("github", f"release {run.plan.tag} is complete: {url}")
+    return _done("github", f"create the GitHub release in {target[0]}")
 
 
 def _github(run: _Run) -> StepResult:
-    if not run.cfg.github:
-        return _skip("github", "github = false")
     target = _github_target(run)
     if isinstance(target, StepResult):
         return target
@@ -353,103 +549,51 @@ def _github(run: _Run) -> StepResult:
     return _done("github", f"release {published.url} with {len(artifacts.all)} files")
 
 
-_ACTIONS: dict[str, Callable[[_Run], StepResult]] = {
-    "preflight": _preflight,
-    "version": _version,
-    "changelog": _changelog,
-    "commit": _commit,
-    "tag": _tag,
-    "build": _build,
-    "push": _push,
-    "publish": _publish,
-    "github": _github,
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    #: Reads only: SKIPPED when done already, else PASSED with what it would do; raises
+    #: what the real run would stop with. The dry run calls only this.
+    look: Callable[[_Run], StepResult]
+    #: Does the step; the real run calls it when the look found something to do.
+    act: Callable[[_Run], StepResult]
+
+
+_STEPS: dict[str, _Step] = {
+    "preflight": _Step(_look_preflight, _preflight),
+    "version": _Step(_look_version, _version),
+    "changelog": _Step(_look_changelog, _changelog),
+    "commit": _Step(_look_commit, _commit),
+    "tag": _Step(_look_tag, _tag),
+    "build": _Step(_look_build, _build),
+    "push": _Step(_look_push, _push),
+    "publish": _Step(_look_publish, _publish),
+    "github": _Step(_look_github, _github),
 }
 
 
-# -- the dry run -------------------------------------------------------------------------
+def _failed(name: str, exc: ShipyardError) -> StepResult:
+    # Pre-flight's problems read best as one line; any other error as its message.
+    detail = "; ".join(exc.problems) if isinstance(exc, PreflightFailed) else str(exc)
+    return StepResult(name=name, status=Status.FAILED, detail=detail, code=exc.code)
 
 
-def _preview_preflight(run: _Run) -> StepResult:
-    problems = _preflight_problems(run)
-    if problems:
-        return StepResult(
-            name="preflight",
-            status=Status.FAILED,
-            detail="; ".join(problems),
-            code=ExitCode.GATE_FAILED,
-        )
-    return _done("preflight", "pass: clean, on the branch, up to date")
-
-
-def _preview_version(run: _Run) -> StepResult:
-    files = version_files(run.root, run.cfg)
-    if not files:
-        return _skip("version", _FROM_TAG)
-    current = read_version(run.root, run.cfg)
-    if current is not None and _same_version(current, run.plan.pep440):
-        return _skip("version", f"files already say {run.plan.pep440}")
-    names = ", ".join(os.path.relpath(f.path, run.root) for f in files)
-    return _done("version", f"set {run.plan.pep440} in {names}")
-
-
-def _preview_changelog(run: _Run) -> StepResult:
-    path, version = run.root / run.cfg.changelog, str(run.plan.version)
-    if path.is_file() and changelog.find_section(read_text(path), version) is not None:
-        return _skip("changelog", f"{run.cfg.changelog} already has {version}")
-    return _done("changelog", f"add the section below to {run.cfg.changelog}")
-
-
-def _preview_github(run: _Run) -> StepResult:
-    if not run.cfg.github:
-        return _skip("github", "github = false")
-    target = _github_target(run)
-    if isinstance(target, StepResult):
-        return target
-    return _done("github", f"create the GitHub release in {target[0]}")
-
-
-def _preview_push(run: _Run) -> StepResult:
-    _require_remote(run)
-    return _done("push", f"push {run.cfg.branch} and {run.plan.tag} to {run.cfg.remote}")
-
-
-def _previews(run: _Run) -> dict[str, Callable[[_Run], StepResult]]:
-    """For each step, a read-only look that says what it would do."""
-    plan, cfg = run.plan, run.cfg
-    tagged = git.tag_target(run.root, plan.tag) is not None
-    dists = distributions(run.root / cfg.dist_dir, plan.project, plan.pep440)
-    return {
-        "preflight": _preview_preflight,
-        "version": _preview_version,
-        "changelog": _preview_changelog,
-        "commit": lambda _: _done("commit", f"commit '{run.release_message()}'"),
-        "tag": lambda _: (
-            _skip("tag", f"{plan.tag} exists") if tagged else _done("tag", f"tag {plan.tag}")
-        ),
-        "build": lambda _: _done(
-            "build", "check " + ", ".join(d.name for d in dists) if dists else "build"
-        ),
-        "push": _preview_push,
-        "publish": lambda _: (
-            _done("publish", f"upload to {cfg.repository_url}")
-            if cfg.publish
-            else _skip("publish", "publish = false")
-        ),
-        "github": _preview_github,
-    }
-
-
-def _preview(run: _Run, chosen: Sequence[str]) -> list[StepResult]:
-    """What each chosen step would do; a step the real run would stop at is FAILED, with
-    the exit code the real run would give."""
-    looks, steps = _previews(run), []
-    for name in chosen:
+def _preview(run: _Run) -> list[StepResult]:
+    """What each chosen step would do. The first step the real run would stop at is
+    FAILED, with the exit code the real run would give; the steps after it are not
+    reached."""
+    steps: list[StepResult] = []
+    stop: str | None = None
+    for name in run.chosen:
+        if stop is not None:
+            steps.append(_skip(name, f"not reached: the run stops at {stop}"))
+            continue
         try:
-            steps.append(looks[name](run))
+            step = _STEPS[name].look(run)
         except ShipyardError as exc:
-            steps.append(
-                StepResult(name=name, status=Status.FAILED, detail=str(exc), code=exc.code)
-            )
+            step, stop = _failed(name, exc), name
+        if step.status is Status.PASSED:
+            run.pending.add(name)
+        steps.append(step)
     return steps
 
 
@@ -472,6 +616,7 @@ def run_release(
     only: Sequence[str] | None = None,
     hook: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
+    stopped: Callable[[ReleaseOutcome], None] | None = None,
     today: dt.date | None = None,
 ) -> ReleaseOutcome:
     """Plan and run (or, with `dry_run`, only show) the release.
@@ -483,27 +628,40 @@ def run_release(
     `hook` is called with each step's name before it runs, and with
     `publish:<file>` / `github:<file>` before each upload; raising there stops
     the run as a crash would (the fault-injection tests use it).
+
+    When a step fails, `stopped` gets the outcome so far (the failed step last, with
+    its error) before the error goes on: the door writes it as the report.
     """
     started = time.monotonic()
     chosen = _chosen(only)
     plan = plan_release(config, pre=pre, today=today, tagged=only is not None)
-    run = _Run(config=config, plan=plan, ci=ci, hook=hook or (lambda _: None))
+    run = _Run(config=config, plan=plan, ci=ci, chosen=chosen, hook=hook or (lambda _: None))
     if dry_run:
-        steps = _preview(run, chosen)
+        steps = _preview(run)
         return ReleaseOutcome(
             plan=plan, steps=tuple(steps), dry_run=True, duration=time.monotonic() - started
         )
 
-    done = []
+    done: list[StepResult] = []
     for name in chosen:
         run.hook(name)
-        step = _ACTIONS[name](run)
+        try:
+            found = _STEPS[name].look(run)
+            step = found if found.status is Status.SKIPPED else _STEPS[name].act(run)
+        except ShipyardError as exc:
+            if stopped is not None:
+                stopped(_outcome(run, [*done, _failed(name, exc)], started))
+            raise
         done.append(step)
         if log is not None:
             log(f"{step.status.mark} {name}: {step.detail}")
+    return _outcome(run, done, started)
+
+
+def _outcome(run: _Run, steps: Sequence[StepResult], started: float) -> ReleaseOutcome:
     return ReleaseOutcome(
-        plan=plan,
-        steps=tuple(done),
+        plan=run.plan,
+        steps=tuple(steps),
         dry_run=False,
         duration=time.monotonic() - started,
         artifacts=run.artifacts.all if run.artifacts else (),

@@ -48,6 +48,7 @@ __all__ = [
     "read_text",
     "read_version",
     "vcs_plugin",
+    "version_changes",
     "version_files",
     "write_version",
 ]
@@ -418,9 +419,12 @@ def read_version(root: Path, config: ReleaseConfig) -> str | None:
     return current[0] if current else None
 
 
-def write_version(root: Path, config: ReleaseConfig, version: str) -> list[Path]:
-    """Set `version` (PEP 440) in every version file; return the files that changed."""
-    changed = []
+def version_changes(root: Path, config: ReleaseConfig, version: str) -> list[tuple[Path, str]]:
+    """The version files that do not say `version` (PEP 440) yet, each with its new text.
+
+    Reads only: the version step writes these, and a dry run shows them.
+    """
+    changes = []
     for file in version_files(root, config):
         if not file.path.is_file():
             raise _missing(file)
@@ -430,6 +434,13 @@ def write_version(root: Path, config: ReleaseConfig, version: str) -> list[Path]
         else:
             new = bump_text(text, version, file=file)
         if new != text:
-            write_atomic(file.path, new)
-            changed.append(file.path)
-    return changed
+            changes.append((file.path, new))
+    return changes
+
+
+def write_version(root: Path, config: ReleaseConfig, version: str) -> list[Path]:
+    """Set `version` (PEP 440) in every version file; return the files that changed."""
+    changes = version_changes(root, config, version)
+    for path, new in changes:
+        write_atomic(path, new)
+    return [path for path, _ in changes]
