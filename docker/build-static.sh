@@ -34,14 +34,15 @@ pip=("$venv/bin/pip" install --quiet --disable-pip-version-check --no-index --fi
 # 2. One executable, then made static (its own loader and libc inside). Left out: syntax
 #    highlighting and markdown rendering (the CLI prints neither), packaging tools that
 #    conditional imports drag in, TLS and sqlite (nothing in the CLI connects or stores),
-#    CJK codecs, and the Docker client with pydantic: `shipyard docker` needs the cpu image.
+#    CJK codecs, keyring with its backends (only a release's publish step asks it), and
+#    the Docker client with pydantic: `shipyard docker` needs the cpu image.
 rm -rf "$out"
 mkdir -p "$out/build" "$out/rootfs/usr/local/bin" "$out/rootfs/bin" "$out/rootfs/etc" "$out/rootfs/tmp"
 printf 'from shipyard.cli import main\n\nraise SystemExit(main())\n' >"$out/build/shipyard_main.py"
 exclude=()
 for module in pygments markdown_it pydoc tkinter unittest setuptools pkg_resources distutils \
   python_on_whales pydantic pydantic_core multiprocessing xmlrpc _pydecimal \
-  ssl _ssl _hashlib sqlite3 _sqlite3 \
+  ssl _ssl _hashlib sqlite3 _sqlite3 keyring jaraco secretstorage jeepney cryptography \
   _codecs_cn _codecs_hk _codecs_iso2022 _codecs_jp _codecs_kr _codecs_tw; do
   exclude+=(--exclude-module "$module")
 done
