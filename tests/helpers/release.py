@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import http.server
 import json
+import os
 import re
 import socket
 import subprocess
@@ -111,6 +112,33 @@ def make_project(
 
 
 # -- a package index ---------------------------------------------------------------------
+
+
+# What a maintainer's shell may hold that must not reach a release run under test.
+RELEASE_SECRETS = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "TWINE_USERNAME",
+    "TWINE_PASSWORD",
+    "GITHUB_REPOSITORY",
+)
+
+
+def invoke_release(
+    project: Project, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`invoke release ARGS` in `project`, without the caller's tokens or keyring."""
+    clean = {k: v for k, v in os.environ.items() if k not in RELEASE_SECRETS}
+    clean["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "release", *args],
+        cwd=project.root,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def free_port() -> int:

@@ -4,14 +4,11 @@ setup.cfg and poetry projects refused, and dry runs that said less than the real
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers.release import Project, git, make_project
+from helpers.release import Project, git, invoke_release, make_project
 from shipyard import config
 from shipyard.cli import main
 from shipyard.errors import ConfigError, GateFailed
@@ -19,19 +16,6 @@ from shipyard.release import run_release
 
 TASKS = "from shipyard.flows import ns  # noqa: F401\n"
 LOCAL = "preflight,version,changelog,commit,tag"
-
-
-def _invoke(project: Project, *args: str, env: dict[str, str] | None = None):
-    clean = {k: v for k, v in os.environ.items() if k not in {"GITHUB_TOKEN", "GH_TOKEN"}}
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "release", *args],
-        cwd=project.root,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def _committed(project: Project, revision: str = "HEAD") -> list[str]:
@@ -116,11 +100,11 @@ def _flit(tmp_path: Path, init: str) -> Project:
 def test_flit_version_is_bumped_in_the_module_before_the_tag(tmp_path: Path) -> None:
     project = _flit(tmp_path, '"""CSV tools."""\n__version__ = "2.0.1"\n')
 
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would set 2.0.2 in csvtool/__init__.py" in dry.stdout
 
-    done = _invoke(project, "--step", LOCAL)
+    done = invoke_release(project, "--step", LOCAL)
     assert done.returncode == 0, done.stderr
     tagged = git(project.root, "show", "v2.0.2:csvtool/__init__.py")
     assert tagged == '"""CSV tools."""\n__version__ = "2.0.2"'
@@ -132,11 +116,11 @@ def test_flit_version_not_found_stops_before_any_tag_or_commit(tmp_path: Path) -
     project = _flit(tmp_path, init)
     head = git(project.root, "rev-parse", "HEAD")
 
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 2
     assert "tool.shipyard.release.version-files" in dry.stderr
 
-    done = _invoke(project, "--step", LOCAL)
+    done = invoke_release(project, "--step", LOCAL)
     assert done.returncode == 2
     assert "key 'tool.shipyard.release.version-files'" in done.stderr
     assert "flit's module points to this file, but it holds no literal version" in done.stderr
@@ -231,12 +215,12 @@ def test_setup_cfg_and_poetry_versions_are_read_and_bumped(
     assert main(["--root", root, "changelog", "--unreleased"]) == 0
     assert capsys.readouterr().out.startswith(f"## [{then}] - ")
 
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"would set {then} in {changed}" in dry.stdout
 
     before = (project.root / changed).read_text()
-    done = _invoke(project, "--step", LOCAL)
+    done = invoke_release(project, "--step", LOCAL)
     assert done.returncode == 0, done.stderr
     assert (project.root / changed).read_text() == before.replace(now, then, 1)
     assert _committed(project, f"v{then}") == sorted(["CHANGELOG.md", changed])
@@ -270,7 +254,7 @@ def test_dynamic_version_release_builds_the_tagged_version(tmp_path: Path) -> No
     project.tag("v1.0.0")
     project.commit("fix: a")
 
-    done = _invoke(project, "--step", f"{LOCAL},build")
+    done = invoke_release(project, "--step", f"{LOCAL},build")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (project.root / "dist").iterdir()) == [
         "SHA256SUMS",
@@ -286,11 +270,11 @@ def test_dry_run_without_the_remote_names_the_setting(tmp_path: Path) -> None:
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.commit("feat: x")
     git(project.root, "remote", "remove", "origin")
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 2, dry.stderr
     assert "the git remote 'origin' does not exist here (remotes: none)" in dry.stderr
     assert "tool.shipyard.release.remote" in dry.stderr
-    real = _invoke(project)
+    real = invoke_release(project)
     assert real.returncode == 2
     assert "tool.shipyard.release.remote" in real.stderr
 
@@ -299,7 +283,7 @@ def test_dry_run_with_an_unreachable_remote_keeps_gits_words(tmp_path: Path) -> 
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.commit("feat: x")
     git(project.root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 6, dry.stderr
     assert "does not appear to be a git repository" in dry.stderr
     assert "Could not read from remote repository" in dry.stderr
@@ -309,8 +293,8 @@ def test_dry_run_exits_as_the_real_run_when_preflight_fails(tmp_path: Path) -> N
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.commit("feat: x")
     (project.root / ".gitignore").write_text("changed\n")
-    dry = _invoke(project, "--dry-run")
-    real = _invoke(project)
+    dry = invoke_release(project, "--dry-run")
+    real = invoke_release(project)
     assert dry.returncode == real.returncode == 1
     assert "✕ preflight  uncommitted changes in .gitignore" in dry.stdout
     assert "release: error: preflight: uncommitted changes in .gitignore" in dry.stderr
@@ -321,13 +305,13 @@ def test_dry_run_shows_the_skips_of_the_real_run(tmp_path: Path) -> None:
     project = make_project(tmp_path, release="publish = false", files={"tasks.py": TASKS})
     project.commit("feat: x")
     (project.root / "CHANGELOG.md").write_text("# Changelog\n\n## [0.1.0] - 2024-05-01\n")
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "- version    files already say 0.1.0" in dry.stdout
     assert "- changelog  CHANGELOG.md already has 0.1.0" in dry.stdout
     assert "- github     no GITHUB_TOKEN or GH_TOKEN: GitHub release left out" in dry.stdout
     assert "- publish    publish = false" in dry.stdout
     assert "would create the GitHub release" not in dry.stdout
-    ci = _invoke(project, "--dry-run", "--ci")
+    ci = invoke_release(project, "--dry-run", "--ci")
     assert ci.returncode == 3
     assert "GITHUB_TOKEN (or GH_TOKEN) is not set" in ci.stderr

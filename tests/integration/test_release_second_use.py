@@ -5,9 +5,6 @@ messages that said less (or other) than what was wrong. On real git repositories
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from helpers.release import (
     Project,
     free_port,
     git,
+    invoke_release,
     make_project,
     pypiserver,
 )
@@ -33,21 +31,6 @@ from shipyard.release.publish import upload
 
 TASKS = "from shipyard.flows import ns  # noqa: F401\n"
 LOCAL = "preflight,version,changelog,commit,tag"
-SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "TWINE_USERNAME", "TWINE_PASSWORD", "GITHUB_REPOSITORY")
-
-
-def _invoke(project: Project, *args: str, env: dict[str, str] | None = None):
-    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    clean["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "release", *args],
-        cwd=project.root,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def _report(project: Project) -> dict:
@@ -67,10 +50,10 @@ def test_dry_run_of_a_release_half_done_agrees_with_the_real_run(tmp_path: Path)
     project = make_project(tmp_path, release=f'repository-url = "{url}"', files={"tasks.py": TASKS})
     project.commit("feat: add readme feature")
     project.commit("fix: small fix")
-    done = _invoke(project, "--step", LOCAL)
+    done = invoke_release(project, "--step", LOCAL)
     assert done.returncode == 0, done.stderr
 
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     # The release commit is not one of the release's changes.
     assert "since the first commit: 3 conventional commit(s)" in dry.stdout
     assert "- commit     HEAD is the release commit 'chore(release): 0.1.0'" in dry.stdout
@@ -81,7 +64,7 @@ def test_dry_run_of_a_release_half_done_agrees_with_the_real_run(tmp_path: Path)
     assert "- github     not reached: the run stops at publish" in dry.stdout
     assert dry.returncode == 6, dry.stderr
 
-    real = _invoke(project)
+    real = invoke_release(project)
     assert real.returncode == 6, real.stderr
     assert "release: - commit: HEAD is the release commit" in real.stderr
     assert "release: ✓ push: pushed main and v0.1.0 to origin" in real.stderr
@@ -94,11 +77,11 @@ def test_dry_run_of_a_release_half_done_agrees_with_the_real_run(tmp_path: Path)
     assert "done before it: preflight, build, push" in report["reason"]
 
     # Pushed now: the dry run finds it pushed, as the real run does.
-    dry = _invoke(project, "--dry-run")
+    dry = invoke_release(project, "--dry-run")
     assert "- push       origin has main and v0.1.0" in dry.stdout
     assert "would check demo-0.1.0-py3-none-any.whl, demo-0.1.0.tar.gz" in dry.stdout
     assert dry.returncode == 6
-    real = _invoke(project)
+    real = invoke_release(project)
     assert "release: - push: origin has main and v0.1.0" in real.stderr
     assert real.returncode == 6
 
@@ -106,8 +89,9 @@ def test_dry_run_of_a_release_half_done_agrees_with_the_real_run(tmp_path: Path)
 def test_dry_run_says_what_the_real_run_skips_after_a_partial_run(tmp_path: Path) -> None:
     project = make_project(tmp_path, release="publish = false", files={"tasks.py": TASKS})
     project.commit("feat: x")
-    assert _invoke(project, "--step", "preflight,version,changelog,commit,tag,push").returncode == 0
-    dry = _invoke(project, "--dry-run", "--step", "preflight,commit,tag,push,publish")
+    local = invoke_release(project, "--step", "preflight,version,changelog,commit,tag,push")
+    assert local.returncode == 0
+    dry = invoke_release(project, "--dry-run", "--step", "preflight,commit,tag,push,publish")
     assert dry.returncode == 0, dry.stderr
     assert "- commit     HEAD is the release commit 'chore(release): 0.1.0'" in dry.stdout
     assert "- tag        v0.1.0 is on HEAD" in dry.stdout
@@ -122,11 +106,11 @@ def test_github_release_already_complete_is_seen_by_the_dry_run(tmp_path: Path) 
     with FakeGitHub() as github:
         env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url,
                "GITHUB_REPOSITORY": github.repository}  # fmt: skip
-        assert _invoke(project, "--step", LOCAL).returncode == 0
+        assert invoke_release(project, "--step", LOCAL).returncode == 0
         build(project.root, dist, name="demo", version="0.1.0", isolation=False)
-        assert _invoke(project, "--step", "github", env=env).returncode == 0
+        assert invoke_release(project, "--step", "github", env=env).returncode == 0
         before = len(github.requests)
-        dry = _invoke(project, "--dry-run", "--step", "github", env=env)
+        dry = invoke_release(project, "--dry-run", "--step", "github", env=env)
         assert dry.returncode == 0, dry.stderr
         assert "- github     release v0.1.0 is complete" in dry.stdout
         assert {r.method for r in github.requests[before:]} == {"GET"}
@@ -194,7 +178,7 @@ def test_unknown_pre_label_is_exit_2_even_with_nothing_to_release(
     ):
         assert main(["--root", root, *args]) == 2
         assert "--pre expects one of alpha, beta, rc, got 'foo'" in capsys.readouterr().err
-    dry = _invoke(project, "--pre", "foo", "--dry-run")
+    dry = invoke_release(project, "--pre", "foo", "--dry-run")
     assert dry.returncode == 2, dry.stderr
     assert "--pre expects one of alpha, beta, rc" in dry.stderr
 
@@ -206,7 +190,7 @@ def test_failed_preflight_writes_the_report(tmp_path: Path) -> None:
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.commit("feat: x")
     (project.root / ".gitignore").write_text("changed\n")
-    real = _invoke(project)
+    real = invoke_release(project)
     assert real.returncode == 1
     report = _report(project)
     assert report["status"] == "failed"
@@ -220,7 +204,7 @@ def test_failed_preflight_writes_the_report(tmp_path: Path) -> None:
 def test_nothing_to_release_writes_a_skipped_report(tmp_path: Path) -> None:
     project = make_project(tmp_path, files={"tasks.py": TASKS})
     project.tag("v0.1.0")
-    assert _invoke(project).returncode == 5
+    assert invoke_release(project).returncode == 5
     report = _report(project)
     assert report["status"] == "skipped"
     assert report["reason"].startswith("nothing to release")
@@ -248,8 +232,8 @@ def test_missing_remote_and_dirty_tree_are_reported_together(tmp_path: Path) -> 
     project.commit("feat: x")
     git(project.root, "remote", "remove", "origin")
     (project.root / ".gitignore").write_text("changed\n")
-    dry = _invoke(project, "--dry-run")
-    real = _invoke(project)
+    dry = invoke_release(project, "--dry-run")
+    real = invoke_release(project)
     assert dry.returncode == real.returncode == 2
     for said in (dry.stderr, real.stderr):
         assert "the git remote 'origin' does not exist here" in said
@@ -268,8 +252,8 @@ def test_bad_github_repository_is_a_usage_error_naming_the_variable(tmp_path: Pa
     with FakeGitHub() as github:
         env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url,
                "GITHUB_REPOSITORY": "not a repo"}  # fmt: skip
-        dry = _invoke(project, "--dry-run", env=env)
-        real = _invoke(project, env=env)
+        dry = invoke_release(project, "--dry-run", env=env)
+        real = invoke_release(project, env=env)
         assert github.requests == []
     assert dry.returncode == real.returncode == 2
     for said in (dry.stderr, real.stderr):
