@@ -24,7 +24,7 @@ from semver import Version
 from shipyard import __version__
 from shipyard.errors import Unreachable
 from shipyard.monitor.cargo_req import CargoRequirement, InvalidRequirement, breaking_part, widen
-from shipyard.monitor.index import LookupFailed, parse_time
+from shipyard.monitor.index import LookupFailed, assessment_json, parse_time
 
 __all__ = [
     "CrateDependency",
@@ -91,26 +91,12 @@ class CrateFreshness:
     new_requirement: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        def text(v: Version | None) -> str | None:
-            return None if v is None else str(v)
-
-        def days(v: float | None) -> float | None:
-            return None if v is None else round(v, 1)
-
         return {
             "name": self.dependency.name,
             "ecosystem": "crates.io",
             "requirement": self.dependency.requirement.text,
             "where": self.dependency.where,
-            "current": text(self.current),
-            "current_age_days": days(self.current_age_days),
-            "newest": text(self.newest),
-            "newest_age_days": days(self.newest_age_days),
-            "proposal": text(self.proposal),
-            "proposal_age_days": days(self.proposal_age_days),
-            "behind": self.behind,
-            "in_cooldown": [str(v) for v in self.in_cooldown],
-            "new_requirement": self.new_requirement,
+            **assessment_json(self),
         }
 
 

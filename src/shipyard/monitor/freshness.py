@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from shipyard.config import Config
 from shipyard.monitor import crates, deps
-from shipyard.monitor.index import LookupFailed, PackageIndex, Release
+from shipyard.monitor.index import LookupFailed, PackageIndex, Release, assessment_json
 from shipyard.report import Finding, Severity, StageResult, Status
 
 __all__ = ["Freshness", "assess", "check_freshness", "widen"]
@@ -57,25 +57,11 @@ class Freshness:
     new_requirement: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        def text(v: Version | None) -> str | None:
-            return None if v is None else str(v)
-
-        def days(v: float | None) -> float | None:
-            return None if v is None else round(v, 1)
-
         return {
             "name": self.dependency.name,
             "requirement": str(self.dependency.requirement),
             "where": self.dependency.where,
-            "current": text(self.current),
-            "current_age_days": days(self.current_age_days),
-            "newest": text(self.newest),
-            "newest_age_days": days(self.newest_age_days),
-            "proposal": text(self.proposal),
-            "proposal_age_days": days(self.proposal_age_days),
-            "behind": self.behind,
-            "in_cooldown": [str(v) for v in self.in_cooldown],
-            "new_requirement": self.new_requirement,
+            **assessment_json(self),
         }
 
 

@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from shipyard.errors import Unreachable
 
-__all__ = ["LookupFailed", "PackageIndex", "Release", "parse_time"]
+__all__ = ["LookupFailed", "PackageIndex", "Release", "assessment_json", "parse_time"]
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _ACCEPT = f"{SIMPLE_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -63,6 +63,28 @@ def parse_time(text: str) -> dt.datetime:
     """An ISO 8601 time from an index, always timezone-aware (UTC when none is given)."""
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def assessment_json(assessment: Any) -> dict[str, Any]:
+    """The index's side of a freshness assessment (a Python `Freshness` or a `CrateFreshness`)."""
+
+    def text(v: object | None) -> str | None:
+        return None if v is None else str(v)
+
+    def days(v: float | None) -> float | None:
+        return None if v is None else round(v, 1)
+
+    return {
+        "current": text(assessment.current),
+        "current_age_days": days(assessment.current_age_days),
+        "newest": text(assessment.newest),
+        "newest_age_days": days(assessment.newest_age_days),
+        "proposal": text(assessment.proposal),
+        "proposal_age_days": days(assessment.proposal_age_days),
+        "behind": assessment.behind,
+        "in_cooldown": [str(v) for v in assessment.in_cooldown],
+        "new_requirement": assessment.new_requirement,
+    }
 
 
 def _version_of(filename: str) -> Version | None:
