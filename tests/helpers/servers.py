@@ -10,6 +10,7 @@
   and upload times the test sets.
 - `FakeGitHub`: the GitHub REST endpoints the monitor calls, with state.
 - `Webhook`: a Slack-style incoming webhook.
+- `OsvApi`: the OSV query endpoint the online audit asks, for one ecosystem.
 
 A request a server does not expect is answered with an error status and
 recorded in `errors`; tests assert `errors == []`.
@@ -541,3 +542,39 @@ class Webhook(Server):
             return self.answer, {}, b"failing on purpose"
         self.messages.append(body)
         return 200, {"Content-Type": "text/plain"}, b"ok"
+
+
+# -- OSV -----------------------------------------------------------------------------------
+
+
+class OsvApi(Server):
+    """api.osv.dev's `POST /v1/query` for one ecosystem; `vulns(name, version)` answers."""
+
+    def __init__(self, ecosystem: str, vulns: Callable[[str, str], list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self.ecosystem = ecosystem
+        self._vulns = vulns
+        #: Every query received, as sent.
+        self.queries: list[dict[str, Any]] = []
+
+    @property
+    def query_url(self) -> str:
+        return f"{self.url}/v1/query"
+
+    def handle(self, request: Request) -> Reply:
+        if (request.method, request.path) != ("POST", "/v1/query"):
+            return self.reject(request, "not the OSV query endpoint", 404)
+        # Like api.osv.dev, whatever the declared type: pip-audit declares none.
+        try:
+            body = request.json()
+        except ValueError:
+            return self.reject(request, "body is not JSON")
+        package = body.get("package") if isinstance(body, dict) else None
+        if set(body) != {"package", "version"} or not isinstance(package, dict):
+            return self.reject(request, f"a query is a package and a version, not {body!r}")
+        ecosystem = package.get("ecosystem")
+        if ecosystem != self.ecosystem:
+            return self.reject(request, f"ecosystem {ecosystem!r}, not {self.ecosystem!r}")
+        self.queries.append(body)
+        found = self._vulns(package["name"], body["version"])
+        return _json(200, {"vulns": found} if found else {})

@@ -7,9 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from helpers.audit import (
     shared_tool_venv,
     tool_env,
 )
+from helpers.servers import OsvApi
 from shipyard.errors import ConfigError
 from shipyard.report import Severity, Status
 from shipyard.stages.audit import run_audit
@@ -168,50 +167,25 @@ def test_unparsable_requirements_file_is_a_config_error(tmp_path, audit_bin):
     assert "line 2" in str(info.value)
 
 
-class _Osv(BaseHTTPRequestHandler):
-    """A stand-in for the OSV API (unreachable here); checks every request it gets."""
-
-    seen: list[dict[str, Any]]
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        assert self.path == "/v1/query"
-        assert body["package"]["ecosystem"] == "PyPI"
-        self.seen.append(body)
-        answer: dict[str, Any] = {}
-        if body["package"]["name"] == OLD_PACKAGE and body["version"] == OLD_VERSION:
-            record = json.loads(json.dumps(GHSA_JSON).replace("URLLib3", OLD_PACKAGE))
-            answer = {"vulns": [{**record, "id": PYSEC, "aliases": [CVE, GHSA]}]}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def _old_package_advisory(name: str, version: str) -> list[dict[str, Any]]:
+    if (name, version) != (OLD_PACKAGE, OLD_VERSION):
+        return []
+    record = json.loads(json.dumps(GHSA_JSON).replace("URLLib3", OLD_PACKAGE))
+    return [{**record, "id": PYSEC, "aliases": [CVE, GHSA]}]
 
 
 @pytest.fixture
-def osv_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    seen: list[dict[str, Any]] = []
-    handler = type("Handler", (_Osv,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1/query", seen
-    server.shutdown()
-    server.server_close()
+def osv() -> Iterator[OsvApi]:
+    with OsvApi("PyPI", _old_package_advisory) as server:
+        yield server
 
 
-def test_pip_audit_online_service_gives_the_same_single_finding(tmp_path, audit_bin, osv_url):
-    url, seen = osv_url
+def test_pip_audit_online_service_gives_the_same_single_finding(tmp_path, audit_bin, osv):
     audit = f"""
         [tool.shipyard.audit]
         checks = ["vulns"]
         service = "osv"
-        osv-url = "{url}"
+        osv-url = "{osv.query_url}"
     """
     root = make_project(tmp_path / "p", audit=audit)
 
@@ -224,10 +198,11 @@ def test_pip_audit_online_service_gives_the_same_single_finding(tmp_path, audit_
     # pip-audit keeps no severity: unknown counts as high, so the gate fails.
     assert vulns[0].severity is Severity.UNKNOWN
     assert result.status is Status.FAILED
-    assert {"name": OLD_PACKAGE, "ecosystem": "PyPI"} in [b["package"] for b in seen]
+    assert osv.errors == []
+    assert {"name": OLD_PACKAGE, "ecosystem": "PyPI"} in [q["package"] for q in osv.queries]
     # Only the project's runtime closure is asked about, not the audit's own tools that
     # share its environment (pip-audit, bandit and their dependencies).
-    asked = {canonicalize_name(b["package"]["name"]) for b in seen}
+    asked = {canonicalize_name(q["package"]["name"]) for q in osv.queries}
     assert asked == {OLD_PACKAGE, *LICENSED}
 
 

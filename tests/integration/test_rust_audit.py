@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from helpers.rust import apply_cargo_env, cargo_toml, needs_cargo, write_vendored_crate
+from helpers.servers import OsvApi
 from shipyard import config
 from shipyard.report import Severity, Status
 from shipyard.stages.audit import run_audit
@@ -118,52 +116,21 @@ def test_a_fixed_crate_passes_and_the_sbom_skip_stays_visible(tmp_path: Path) ->
 # -- online: the OSV API ------------------------------------------------------------------
 
 
-class _Osv(BaseHTTPRequestHandler):
-    """A stand-in for api.osv.dev (unreachable here); checks every request it gets."""
-
-    seen: list[dict[str, Any]]
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        assert self.path == "/v1/query"
-        assert self.headers["Content-Type"] == "application/json"
-        assert set(body) == {"package", "version"}
-        assert body["package"]["ecosystem"] == "crates.io"
-        self.seen.append(body)
-        answer = {"vulns": [ADVISORY]} if body["package"]["name"] == "smallthing" else {}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def osv_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    seen: list[dict[str, Any]] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Osv,), {"seen": seen}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1/query", seen
-    server.shutdown()
-    server.server_close()
+def osv() -> Iterator[OsvApi]:
+    with OsvApi("crates.io", lambda name, _: [ADVISORY] if name == "smallthing" else []) as server:
+        yield server
 
 
-def test_online_the_osv_api_is_asked_about_each_locked_crate(
-    tmp_path: Path, osv_api: tuple[str, list[dict[str, Any]]]
-) -> None:
-    url, seen = osv_api
-    root = crate(tmp_path / "online", f'checks = ["vulns"]\nosv-url = "{url}"\n')
+def test_online_the_osv_api_is_asked_about_each_locked_crate(tmp_path: Path, osv: OsvApi) -> None:
+    root = crate(tmp_path / "online", f'checks = ["vulns"]\nosv-url = "{osv.query_url}"\n')
 
     result = run_audit(config.load(root), tool_env=ToolEnv())
 
     (vuln,) = result.findings
     assert (vuln.rule, vuln.tool, vuln.extra["fixed_versions"]) == (RUSTSEC, "osv", ["1.2.4"])
-    assert sorted((b["package"]["name"], b["version"]) for b in seen) == [
+    assert osv.errors == []
+    assert sorted((q["package"]["name"], q["version"]) for q in osv.queries) == [
         ("fine", "0.4.0"),
         ("smallthing", "1.2.3"),
     ]
