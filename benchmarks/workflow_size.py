@@ -38,6 +38,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             (root / "src").mkdir()
+            # A benchmark suite and an image variant, so the bench and docker jobs are written.
+            (root / "benchmarks").mkdir()
+            (root / "docker").mkdir()
+            (root / "docker" / "Dockerfile.cpu").write_text("FROM scratch\n")
             (root / "pyproject.toml").write_text(
                 textwrap.dedent(
                     f"""\
