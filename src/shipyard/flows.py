@@ -153,7 +153,7 @@ def _report_failure(
         "ci": "the release workflow's run: a missing token is an error, not a skip",
         "pre": "make a pre-release with this label: alpha, beta or rc",
         "step": "run only these steps (comma-separated) of the release at HEAD: "
-        "preflight, version, changelog, commit, tag, build, push, publish, github",
+        "preflight, version, changelog, commit, tag, build, push, publish, github, images",
     }
 )
 def release(

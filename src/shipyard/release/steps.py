@@ -57,7 +57,7 @@ from shipyard.release.version_files import (
     version_files,
     write_version,
 )
-from shipyard.report import StageResult, Status, write_atomic
+from shipyard.report import StageResult, Status, write_atomic, write_result
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -67,7 +67,18 @@ if TYPE_CHECKING:
 
 __all__ = ["STEPS", "PreflightFailed", "ReleaseOutcome", "StepResult", "run_release"]
 
-STEPS = ("preflight", "version", "changelog", "commit", "tag", "build", "push", "publish", "github")
+STEPS = (
+    "preflight",
+    "version",
+    "changelog",
+    "commit",
+    "tag",
+    "build",
+    "push",
+    "publish",
+    "github",
+    "images",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -549,6 +560,51 @@ def _github(run: _Run) -> StepResult:
     return _done("github", f"release {published.url} with {len(artifacts.all)} files")
 
 
+def _image_variants(run: _Run) -> tuple[str, ...] | StepResult:
+    """The variants a release builds and pushes, or why it pushes none."""
+    from shipyard.stages.docker.meta import nothing_to_build, variant_settings  # noqa: PLC0415
+
+    why = nothing_to_build(run.config)
+    if why is not None:
+        return _skip("images", why)
+    if not run.config.docker.registries:
+        return _skip("images", "docker.registries is empty: no registry to push to")
+    return tuple(name for name, v in variant_settings(run.config).items() if not v.on_request)
+
+
+def _look_images(run: _Run) -> StepResult:
+    variants = _image_variants(run)
+    if isinstance(variants, StepResult):
+        return variants
+    registries = ", ".join(run.config.docker.registries)
+    what = f"{', '.join(variants)} tagged {run.plan.pep440} (and its floating tags)"
+    return _done("images", f"build, check and push {what} to {registries}")
+
+
+def _images(run: _Run) -> StepResult:
+    """The docker stage on the release commit, with the release's version tags, pushed.
+
+    Run again, it builds and pushes again: a tag pushed before is replaced by the same
+    build (the registry keeps no second copy of an unchanged layer).
+    """
+    from shipyard.stages.docker import GitRef, run_docker  # noqa: PLC0415
+
+    variants = _image_variants(run)
+    if isinstance(variants, StepResult):
+        return variants
+    # The tag's commit and version only: a release pushes no branch tag.
+    ref = GitRef(sha=git.head(run.root), branch=None)
+    result = run_docker(run.config, variants=variants, push=True, git=ref, version=run.plan.pep440)
+    write_result(result, run.config.reports)
+    if result.status is Status.SKIPPED:
+        return _skip("images", result.reason)
+    if result.status is Status.FAILED:
+        msg = f"the images of {run.plan.tag} were not all pushed: {result.reason}"
+        raise GateFailed(msg)
+    refs = [r for f in result.findings if f.rule == "docker.push" for r in f.extra.get("refs", ())]
+    return _done("images", f"pushed {len(refs)} reference(s): {', '.join(refs)}")
+
+
 @dataclasses.dataclass(frozen=True)
 class _Step:
     #: Reads only: SKIPPED when done already, else PASSED with what it would do; raises
@@ -568,6 +624,7 @@ _STEPS: dict[str, _Step] = {
     "push": _Step(_look_push, _push),
     "publish": _Step(_look_publish, _publish),
     "github": _Step(_look_github, _github),
+    "images": _Step(_look_images, _images),
 }
 
 
