@@ -81,6 +81,26 @@ def test_every_workflow_is_hardened(tmp_path: Path) -> None:
                 assert "${{" not in step["run"]
 
 
+def test_every_flow_a_job_runs_takes_the_arguments_it_is_given(tmp_path: Path) -> None:
+    # release.yml once ran `invoke release --ci --step images` with no such step.
+    from shipyard import flows  # noqa: PLC0415
+    from shipyard.release import STEPS  # noqa: PLC0415
+
+    commands = [
+        step["run"].split()
+        for text in everything(tmp_path).values()
+        for step in steps_of(load_yaml(text))
+        if step.get("run", "").startswith("invoke ")
+    ]
+    assert commands
+    for argv in commands:
+        flow = flows.ns.tasks[argv[1]]
+        accepted = {f"--{arg.name.replace('_', '-')}" for arg in flow.get_arguments()}
+        assert {a for a in argv[2:] if a.startswith("--")} <= accepted, argv
+        if "--step" in argv:
+            assert set(argv[argv.index("--step") + 1].split(",")) <= set(STEPS), argv
+
+
 def test_yaml_1_2_reads_back_exactly_the_data_built(tmp_path: Path) -> None:
     cfg = load(tmp_path)
     made = inputs(
