@@ -116,9 +116,12 @@ def test_bad_config_stops_nox_with_one_paragraph(sample_project) -> None:
 
 def test_second_run_reuses_environments_until_metadata_changes(sample_project) -> None:
     root = sample_project()
-    first = run_nox(root, "-s", "test")
+    # As in many CI images: nothing a run imports is compiled unless the install did it.
+    first = run_nox(root, "-s", "test", env={"PYTHONDONTWRITEBYTECODE": "1"})
     assert first.returncode == 0, first.stderr[-3000:]
     assert "skipping installs" not in first.stderr
+    compiled = root.glob(".nox/test*/lib/python3*/site-packages/_pytest/__pycache__/*.pyc")
+    assert any(compiled), "the session's installs left pytest uncompiled"
 
     second = run_nox(root, "-s", "test")
     assert second.returncode == 0
