@@ -634,6 +634,13 @@ class ReleaseConfig:
         default=True,
         help="Build in an isolated environment (python -m build); false uses the current one.",
     )
+    wheels: Literal["auto", "build", "cibuildwheel"] = option(
+        "auto",
+        help="Who makes the wheels: 'build' (the build step's one wheel), 'cibuildwheel' "
+        "(one per build-matrix target, in the release workflow's wheels jobs), or 'auto': "
+        "cibuildwheel when the build compiles (maturin, scikit-build-core, meson-python, "
+        "a setup.py with extension modules).",
+    )
     publish: bool = option(
         default=True,
         help="Upload the sdist and wheels to the package index.",

@@ -153,11 +153,18 @@ def _report_failure(
         "ci": "the release workflow's run: a missing token is an error, not a skip",
         "pre": "make a pre-release with this label: alpha, beta or rc",
         "step": "run only these steps (comma-separated) of the release at HEAD: "
-        "preflight, version, changelog, commit, tag, build, push, publish, github, images",
+        "preflight, version, changelog, commit, tag, wheels, build, push, publish, github, "
+        "images",
+        "target": "the build-matrix target (like cp312-linux_x86_64) the wheels step builds for",
     }
 )
-def release(
-    c: Context, dry_run: bool = False, ci: bool = False, pre: str = "", step: str = ""
+def release(  # noqa: PLR0917 - invoke makes each parameter an option
+    c: Context,
+    dry_run: bool = False,
+    ci: bool = False,
+    pre: str = "",
+    step: str = "",
+    target: str = "",
 ) -> None:
     """Release: next version from the commits, changelog, bump, tag, build, publish.
 
@@ -176,6 +183,7 @@ def release(
             dry_run=dry_run,
             ci=ci,
             only=only,
+            target=target or None,
             log=_say,
             stopped=stopped.append,
         )

@@ -1,4 +1,4 @@
-"""The generated workflows of this repository and of three sample projects, linted for real."""
+"""The generated workflows of this repository and of four sample projects, linted for real."""
 
 from __future__ import annotations
 
@@ -114,6 +114,27 @@ SAMPLES = {
         "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n" + MORE_SESSIONS,
         "tasks.py": "from shipyard.flows import *  # noqa: F403\n" + MORE_FLOWS,
     },
+    # A Rust extension built with maturin: a wheel per target, by cibuildwheel jobs.
+    "compiled": {
+        "pyproject.toml": """
+            [build-system]
+            requires = ["maturin>=1.5"]
+            build-backend = "maturin"
+
+            [project]
+            name = "fastthing"
+            version = "0.4.0"
+            requires-python = ">=3.12"
+
+            [tool.shipyard.matrix]
+            python = ["3.12", "3.13"]
+            platforms = ["linux_x86_64", "linux_aarch64", "macos_arm64", "windows_amd64"]
+        """,
+        "python/fastthing/__init__.py": "",
+        "tests/test_fast.py": "def test_it(): pass\n",
+        "noxfile.py": "from shipyard.sessions import *  # noqa: F403\n",
+        "tasks.py": "from shipyard.flows import *  # noqa: F403\n" + MORE_FLOWS,
+    },
 }
 
 
@@ -178,6 +199,27 @@ def test_samples_get_the_jobs_their_sessions_and_flows_call_for(tmp_path: Path) 
     assert "path: build/reports/coverage/\n" in full["ci.yml"]
     release = load_yaml(full["release.yml"])
     assert list(release["jobs"]) == ["build", "github-release", "publish", "images"]
+    assert "wheels" not in full["release.yml"]  # a pure wheel: the build job makes it
+
+    _, compiled = generate_sample(tmp_path, "compiled")
+    release = load_yaml(compiled["release.yml"])
+    assert list(release["jobs"]) == ["wheels", "build", "github-release", "publish"]
+    wheels = release["jobs"]["wheels"]
+    # The same targets as the test jobs, from the one matrix model.
+    ci = load_yaml(compiled["ci.yml"])
+    test_include = ci["jobs"]["test"]["strategy"]["matrix"]["include"]
+    assert wheels["strategy"]["matrix"]["include"] == test_include
+    assert len(test_include) == 8
+    assert wheels["runs-on"] == "${{ matrix.runner }}"
+    step = next(s for s in wheels["steps"] if "run" in s and "invoke" in s["run"])
+    assert step == {
+        "run": 'invoke release --ci --step wheels --target "$TARGET"',
+        "env": {"TARGET": "${{ matrix.id }}"},
+    }
+    build = release["jobs"]["build"]
+    assert build["needs"] == ["wheels"]
+    gather = next(s for s in build["steps"] if s.get("with", {}).get("pattern"))
+    assert gather["with"] == {"pattern": "wheels-*", "merge-multiple": True, "path": "dist/"}
 
 
 def test_the_linters_do_find_problems(tmp_path: Path) -> None:

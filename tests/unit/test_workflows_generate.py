@@ -20,7 +20,7 @@ RUN = re.compile(
     r"python -m pip install \S+"
     r'|nox -s [\w.-]+|nox -s test --python "\$PYTHON"'
     r'|nox -s [\w.-]+ -- [^$]*(\$\w+"?)?'
-    r"|invoke (release|monitor)( --[\w-]+( \w+)?)*"
+    r'|invoke (release|monitor)( --[\w-]+( \w+| "\$\w+")?)*'
 )
 
 
@@ -34,6 +34,14 @@ def with_bench_and_images(root: Path) -> Path:
     (root / "docker").mkdir()
     (root / "docker" / "Dockerfile.cpu").write_text("FROM python:3.12-slim\n")
     return root
+
+
+def compiled(tmp_path: Path) -> dict[str, str]:
+    """A project whose release makes a wheel per target with cibuildwheel."""
+    targets = (target("3.12"), target("3.12", "macos", "arm64"))
+    made = inputs(pythons=("3.12",), targets=targets, flows=("ci", "release", "monitor"))
+    cfg = load(tmp_path, tool='[tool.shipyard.release]\nwheels = "cibuildwheel"\n')
+    return generate.render(cfg, made)
 
 
 def everything(tmp_path: Path, **kw: Any) -> dict[str, str]:
@@ -60,6 +68,7 @@ def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_workflow_is_hardened(tmp_path: Path) -> None:
     rendered = everything(tmp_path)
     assert sorted(rendered) == ["ci.yml", "monitor.yml", "release.yml", "security.yml"]
+    rendered |= {f"compiled {n}": text for n, text in compiled(tmp_path / "c").items()}
     for name, text in rendered.items():
         doc = load_yaml(text)
         assert doc["permissions"] == {}, name
@@ -86,9 +95,10 @@ def test_every_flow_a_job_runs_takes_the_arguments_it_is_given(tmp_path: Path) -
     from shipyard import flows  # noqa: PLC0415
     from shipyard.release import STEPS  # noqa: PLC0415
 
+    rendered = [*everything(tmp_path / "pure").values(), *compiled(tmp_path / "compiled").values()]
     commands = [
         step["run"].split()
-        for text in everything(tmp_path).values()
+        for text in rendered
         for step in steps_of(load_yaml(text))
         if step.get("run", "").startswith("invoke ")
     ]

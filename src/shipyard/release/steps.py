@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from shipyard import matrix
 from shipyard.errors import (
     ConfigError,
     ExitCode,
@@ -26,7 +27,7 @@ from shipyard.errors import (
     Unreachable,
     UsageError,
 )
-from shipyard.release import changelog, git
+from shipyard.release import changelog, git, wheels
 from shipyard.release.build import (
     SUMS_NAME,
     Artifacts,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from shipyard.config import Config, ReleaseConfig
+    from shipyard.matrix import Target
 
 __all__ = ["STEPS", "PreflightFailed", "ReleaseOutcome", "StepResult", "run_release"]
 
@@ -73,6 +75,7 @@ STEPS = (
     "changelog",
     "commit",
     "tag",
+    "wheels",
     "build",
     "push",
     "publish",
@@ -157,6 +160,8 @@ class _Run:
     #: In a dry run, the steps looked at so far that would act (their effects imagined).
     pending: set[str] = dataclasses.field(default_factory=set)
     artifacts: Artifacts | None = None
+    #: The build-matrix target id the wheels step builds for (`--target`).
+    target: str | None = None
 
     @property
     def cfg(self) -> ReleaseConfig:
@@ -362,6 +367,42 @@ def _tag(run: _Run) -> StepResult:
     _check_taggable(run)
     git.tag(run.root, run.plan.tag, f"{run.plan.project} {run.plan.version}")
     return _done("tag", f"annotated tag {run.plan.tag}")
+
+
+def _wheel_target(run: _Run) -> Target | StepResult:
+    """The matrix target the wheels step builds for, or why it builds none."""
+    if wheels.builder(run.config) == "build":
+        return _skip("wheels", "the build does not compile: the build step makes the one wheel")
+    if run.target is None:
+        detail = "one job per target in the release workflow (--target ID); here the build "
+        return _skip("wheels", detail + "step makes this machine's wheel")
+    targets = matrix.plan(run.config).targets
+    found = next((t for t in targets if t.id == run.target), None)
+    if found is None:
+        known = ", ".join(t.id for t in targets)
+        msg = f"--target {run.target} is not in the build matrix; its targets: {known}."
+        raise UsageError(msg)
+    return found
+
+
+def _look_wheels(run: _Run) -> StepResult:
+    target = _wheel_target(run)
+    if isinstance(target, StepResult):
+        return target
+    dist = run.root / run.cfg.dist_dir
+    made = wheels.wheel_for(dist, run.plan.project, run.plan.pep440, target)
+    if made is not None:
+        return _skip("wheels", f"found {made.name} for {target.id}")
+    require("uv", purpose="running cibuildwheel for the wheels of a compiled project")
+    return _done("wheels", f"cibuildwheel --only {wheels.cibuildwheel_id(target)}")
+
+
+def _wheels(run: _Run) -> StepResult:
+    target = _wheel_target(run)
+    if isinstance(target, StepResult):
+        return target
+    made = wheels.make_wheels(run.root, run.root / run.cfg.dist_dir, target)
+    return _done("wheels", f"built {', '.join(p.name for p in made)} for {target.id}")
 
 
 def _dists(run: _Run) -> tuple[Path, ...]:
@@ -620,6 +661,7 @@ _STEPS: dict[str, _Step] = {
     "changelog": _Step(_look_changelog, _changelog),
     "commit": _Step(_look_commit, _commit),
     "tag": _Step(_look_tag, _tag),
+    "wheels": _Step(_look_wheels, _wheels),
     "build": _Step(_look_build, _build),
     "push": _Step(_look_push, _push),
     "publish": _Step(_look_publish, _publish),
@@ -671,6 +713,7 @@ def run_release(
     dry_run: bool = False,
     ci: bool = False,
     only: Sequence[str] | None = None,
+    target: str | None = None,
     hook: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
     stopped: Callable[[ReleaseOutcome], None] | None = None,
@@ -680,7 +723,8 @@ def run_release(
 
     `only` runs just those steps (in their usual order) on the release at HEAD
     (its release commit or its tag), or on a new one when HEAD is none: the
-    release workflow splits the flow this way across jobs.
+    release workflow splits the flow this way across jobs. `target` is the build-matrix
+    target the wheels step builds for (a compiled project's wheels job).
 
     `hook` is called with each step's name before it runs, and with
     `publish:<file>` / `github:<file>` before each upload; raising there stops
@@ -692,7 +736,14 @@ def run_release(
     started = time.monotonic()
     chosen = _chosen(only)
     plan = plan_release(config, pre=pre, today=today, tagged=only is not None)
-    run = _Run(config=config, plan=plan, ci=ci, chosen=chosen, hook=hook or (lambda _: None))
+    run = _Run(
+        config=config,
+        plan=plan,
+        ci=ci,
+        chosen=chosen,
+        hook=hook or (lambda _: None),
+        target=target,
+    )
     if dry_run:
         steps = _preview(run)
         return ReleaseOutcome(

@@ -57,6 +57,7 @@ _TIMEOUTS = {
     "codeql": 30,
     "dependency-review": 10,
     "build": 20,
+    "wheels": 60,
     "github-release": 10,
     "publish": 10,
     "images": 45,
@@ -477,16 +478,57 @@ def _security(config: Config, inputs: Inputs) -> Spaced:
     return _workflow("security", on, _CANCEL_SUPERSEDED_PRS, jobs)
 
 
+def _compiled(config: Config, inputs: Inputs) -> bool:
+    """Whether the release makes a wheel per matrix target (cibuildwheel)."""
+    from shipyard.release.wheels import builder  # noqa: PLC0415
+
+    return inputs.python and builder(config) == "cibuildwheel"
+
+
+def _wheels_job(config: Config, inputs: Inputs) -> dict[str, Any]:
+    """One job per matrix target: cibuildwheel through the release's wheels step."""
+    steps = [
+        *_prelude(config, full_history=True),
+        {
+            "run": 'invoke release --ci --step wheels --target "$TARGET"',
+            "env": {"TARGET": "${{ matrix.id }}"},
+        },
+        {
+            "uses": uses("upload-artifact"),
+            "with": {
+                "name": "wheels-${{ matrix.id }}",
+                "path": "dist/*.whl",
+                "if-no-files-found": "error",
+            },
+        },
+    ]
+    return _job(
+        config,
+        "wheels",
+        name="wheels ${{ matrix.id }}",
+        runs_on="${{ matrix.runner }}",
+        permissions=_READ,
+        strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
+        steps=steps,
+    )
+
+
 def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
     dist = {"name": "dist", "path": "dist/"}
     download = {"uses": uses("download-artifact"), "with": dist}
     token = {"GITHUB_TOKEN": "${{ github.token }}"}
+    prelude = _prelude(config, full_history=True)
+    compiled = _compiled(config, inputs)
+    gather = {
+        "uses": uses("download-artifact"),
+        "with": {"pattern": "wheels-*", "merge-multiple": True, "path": "dist/"},
+    }
     build_steps = [
         *_prelude(config, full_history=True),
+        *([gather] if compiled else []),
         {"run": "invoke release --ci --step build"},
         {"uses": uses("upload-artifact"), "with": {**dist, "if-no-files-found": "error"}},
     ]
-    prelude = _prelude(config, full_history=True)
     github_steps = [
         *prelude[:2],
         download,
@@ -495,7 +537,13 @@ def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
     ]
     name = config.project.name if config.project else config.root.resolve().name
     jobs = Spaced()
-    jobs["build"] = _job(config, "build", permissions=_READ, steps=build_steps)
+    if compiled:
+        jobs["wheels"] = _wheels_job(config, inputs)
+        jobs["build"] = _job(
+            config, "build", needs=["wheels"], permissions=_READ, steps=build_steps
+        )
+    else:
+        jobs["build"] = _job(config, "build", permissions=_READ, steps=build_steps)
     jobs["github-release"] = _job(
         config,
         "github-release",
