@@ -127,3 +127,17 @@ def test_a_failed_cibuildwheel_run_stops_the_release_and_leaves_dist_as_it_was(
     assert "cibuildwheel --only cp311-manylinux_x86_64 failed (exit 1):" in done.stderr
     assert "podman" in done.stderr
     assert sorted(p.name for p in dist.iterdir()) == ["demo-0.1.0.tar.gz"]
+
+
+def test_a_target_cibuildwheel_does_not_build_fails_in_readable_lines(tmp_path: Path) -> None:
+    matrix = '\n[tool.shipyard.matrix]\npython = ["3.11", "3.13t"]\n'
+    project = _released(tmp_path, release=COMPILED + matrix)
+
+    done = _wheels(project, "--target", "cp313t-linux_x86_64")
+
+    assert done.returncode == 1
+    assert "cibuildwheel --only cp313t-manylinux_x86_64 failed (exit 2):" in done.stderr
+    # cibuildwheel answers with every identifier it knows, on one line: cut short.
+    assert "invalid choice" in done.stderr
+    assert max(len(line) for line in done.stderr.splitlines()) < 400
+    assert not (project.root / "dist").exists() or not any((project.root / "dist").iterdir())

@@ -47,6 +47,7 @@ _EXTENSIONS = re.compile(r"\bext_modules\b|\bExtension\(|\bcythonize\(")
 #: cibuildwheel's spelling of each OS in an identifier.
 _CIBW_OS = {"linux": "manylinux", "macos": "macosx", "windows": "win"}
 _TAIL_LINES = 25
+_LINE = 300
 #: Run in an environment of its own by `uv tool run`, never installed beside shipyard:
 #: cibuildwheel needs bashlex, which is GPL-3.0-or-later.
 CIBUILDWHEEL = "cibuildwheel>=3"
@@ -148,7 +149,9 @@ def make_wheels(root: Path, dist_dir: Path, target: Target) -> list[Path]:
         )
         made = sorted(Path(scratch).glob("*.whl"))
         if done.returncode != 0 or not made:
-            output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-_TAIL_LINES:])
+            lines = (done.stdout + done.stderr).strip().splitlines()[-_TAIL_LINES:]
+            # cibuildwheel's "invalid choice" line lists every identifier it knows: cut.
+            output = "\n".join(t if len(t) <= _LINE else t[:_LINE] + " ..." for t in lines)
             why = f"exit {done.returncode}" if done.returncode else "it made no wheel"
             msg = f"cibuildwheel --only {identifier} failed ({why}):\n{output}"
             raise GateFailed(msg)
