@@ -31,6 +31,9 @@ from helpers.servers import OsvApi
 from shipyard.errors import ConfigError
 from shipyard.report import Severity, Status
 from shipyard.stages.audit import run_audit
+from shipyard.workflows import generate
+
+AUDIT_SESSION = ({"session": "audit", "name": "audit", "python": None},)
 
 pytestmark = pytest.mark.slow
 
@@ -340,6 +343,11 @@ def test_full_audit_writes_valid_sarif_and_an_sbom(tmp_path, audit_bin):
         ".shipyard/reports/audit/audit.md",
     }
     assert "B602" in (root / ".shipyard/reports/audit/audit.md").read_text(encoding="utf-8")
+    # security.yml uploads the file the stage wrote (it once named another path).
+    made = generate.build(load(root), generate.Inputs(sessions=AUDIT_SESSION, flows=(), include=()))
+    steps = made["security.yml"]["jobs"]["audit"]["steps"]
+    upload = next(s for s in steps if "sarif_file" in s.get("with", {}))
+    assert upload["with"]["sarif_file"] in result.artifacts
 
 
 def test_missing_tool_fails_its_check_and_the_stage(tmp_path):

@@ -436,7 +436,11 @@ def _ci(config: Config, inputs: Inputs) -> Spaced | None:
 def _security(config: Config, inputs: Inputs) -> Spaced:
     jobs = Spaced()
     if "audit" in inputs.session_names:
-        sarif = f"{_reports(config)}/audit.sarif"
+        # Where the audit stage writes it; imported here, as the audit package is heavy.
+        from shipyard.stages.audit.interface import ARTIFACTS_DIR  # noqa: PLC0415
+        from shipyard.stages.audit.sarif import SARIF_NAME  # noqa: PLC0415
+
+        sarif = f"{_reports(config)}/{ARTIFACTS_DIR}/{SARIF_NAME}"
         upload = {
             "name": "upload SARIF to code scanning",
             "if": f"${{{{ !cancelled() && hashFiles('{sarif}') != '' }}}}",

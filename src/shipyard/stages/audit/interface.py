@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shipyard.stages.toolchains.interface import Toolchain
 
 __all__ = [
+    "ARTIFACTS_DIR",
     "AuditError",
     "Check",
     "CheckReport",
@@ -38,6 +39,9 @@ __all__ = [
     "run",
     "run_script",
 ]
+
+#: The folder under the reports dir that holds the audit's artifacts (SARIF, markdown, tools').
+ARTIFACTS_DIR = "audit"
 
 #: What the audit session installs into its environment besides the project.
 TOOL_PACKAGES = ("pip-audit", "bandit", "detect-secrets", "unidiff", "cyclonedx-bom")
@@ -140,7 +144,7 @@ class Context:
     @property
     def out_dir(self) -> Path:
         """Where the audit writes its artifacts: `<reports>/audit/` (stage results stay above)."""
-        return self.config.reports / "audit"
+        return self.config.reports / ARTIFACTS_DIR
 
     @property
     def timeout(self) -> float:
