@@ -30,6 +30,7 @@ from shipyard import config, matrix, paths, validate
 from shipyard.adopt.detect import backend_name
 from shipyard.errors import ConfigError, ExitCode, NoTargetsError, ShipyardError
 from shipyard.report import Status, worst_status
+from shipyard.stages import toolchains
 from shipyard.stages.docker.meta import variant_settings
 
 __all__ = ["Check", "Diagnosis", "StageCheck", "diagnose", "render"]
@@ -121,14 +122,21 @@ def _run(argv: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedPr
 # -- the project ---------------------------------------------------------------------------
 
 
-def _project(root: Path) -> tuple[config.Config, list[Check]]:
+def _project(root: Path) -> tuple[config.Config, list[Check], ConfigError | None]:
+    """The config (the defaults when there is none or it is invalid), its row, its error."""
     if not (root / "pyproject.toml").is_file():
         detail = f"no pyproject.toml in {root.resolve()}; shipyard's defaults assumed"
-        return config.Config(root=root), [_check("project", "project", Status.WARNED, detail)]
-    loaded = config.load(root)
+        row = _check("project", "project", Status.WARNED, detail)
+        return config.Config(root=root), [row], None
+    try:
+        loaded = config.load(root)
+    except ConfigError as exc:
+        # The rest of the machine is still worth showing, judged on the defaults.
+        row = _check("project", "project", Status.FAILED, str(exc), failure="invalid")
+        return config.Config(root=root), [row], exc
     name = loaded.project.name if loaded.project else root.resolve().name
     detail = f"{name} ({loaded.pyproject.resolve()})"
-    return loaded, [_check("project", "project", Status.PASSED, detail)]
+    return loaded, [_check("project", "project", Status.PASSED, detail)], None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -396,11 +404,24 @@ def _judge(stage: str, checks: Sequence[Check]) -> StageCheck:
     return StageCheck(stage=stage, status=status, reason="; ".join(reasons))
 
 
+def _chain(loaded: config.Config) -> tuple[toolchains.Toolchain, ...]:
+    """The project's toolchains; none when its config of them is invalid (shown above)."""
+    try:
+        return toolchains.for_config(loaded)
+    except ShipyardError:
+        return ()
+
+
 def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> Diagnosis:
     """Look at this machine for the project in `root`."""
     on_ci = bool(os.environ.get("CI")) if on_ci is None else on_ci
-    loaded, checks = _project(root)
-    sessions = _stages(root, loaded)
+    loaded, checks, invalid = _project(root)
+    if invalid is None:
+        sessions = _stages(root, loaded)
+    else:
+        detail = "not listed: the noxfile stops on the config error above"
+        row = _check("project", "noxfile", Status.FAILED, detail, failure="invalid")
+        sessions = _Sessions(stages=_DEFAULT_STAGES, check=row, invalid=invalid)
     stages = sessions.stages
     checks.append(sessions.check)
     checks += _pythons(loaded, on_ci=on_ci)
@@ -408,15 +429,22 @@ def diagnose(root: Path, *, timeout: float = 5.0, on_ci: bool | None = None) -> 
     checks += _docker(timeout)
     checks += _dirs(loaded)
     judged = [_judge(s, checks) for s in stages]
+    # A stage with nothing to do is a visible skip, as its session says, whatever it needs.
+    nothing = {}
     if not variant_settings(loaded):
-        # Without image variants the docker stage is a visible skip: it needs no engine.
-        why = "no image variants (no Dockerfiles, no [tool.shipyard.docker] variants)"
-        judged = [
-            StageCheck(stage=j.stage, status=Status.SKIPPED, reason=why)
-            if j.stage == "docker"
-            else j
-            for j in judged
-        ]
+        nothing["docker"] = "no image variants (no Dockerfiles, no [tool.shipyard.docker] variants)"
+    if "bench" in stages:
+        from shipyard.stages.bench.measure import missing_suite  # noqa: PLC0415
+
+        why = missing_suite(loaded, _chain(loaded))
+        if why is not None:
+            nothing["bench"] = why
+    judged = [
+        StageCheck(stage=j.stage, status=Status.SKIPPED, reason=nothing[j.stage])
+        if j.stage in nothing
+        else j
+        for j in judged
+    ]
     return Diagnosis(checks=tuple(checks), stages=tuple(judged), invalid=sessions.invalid)
 
 

@@ -64,8 +64,9 @@ def test_everything_found_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert checks["state dir"]["status"] == "passed"
     stages = {s["stage"]: s for s in data["stages"]}
     assert list(stages) == ["lint", "test", "coverage", "audit", "docker", "bench"]
-    # No Dockerfile, so no image variants: the docker stage needs no engine here.
+    # No Dockerfile and no benchmarks: those stages have nothing to do here.
     assert stages.pop("docker")["status"] == "skipped"
+    assert stages.pop("bench")["status"] == "skipped"
     assert all(s["status"] == "passed" for s in stages.values())
 
 
@@ -132,6 +133,50 @@ def test_a_config_the_noxfile_stops_on_is_invalid_and_exits_2(
     assert code == 2
     assert data["ok"] is False
     assert "tool.shipyard.matrix.platforms[0]" in data["invalid"]
+
+
+def test_an_unknown_key_still_shows_the_machine_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    root = project(tmp_path, [_current()])
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write("\n[tool.shipyard.gates]\ncoverge = 90\n")
+
+    code = main(["--root", str(root), "doctor", "--timeout", "1"])
+    out, err = capsys.readouterr()
+
+    assert code == 2
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
+    assert "✕ invalid" in rows["project"]
+    assert "'tool.shipyard.gates.coverge': unknown key" in rows["project"]
+    assert "✕ invalid" in rows["noxfile"]
+    assert f"python {_current()}" in rows  # the rest of the machine is still looked at
+    assert "Did you mean 'tool.shipyard.gates.coverage'?" in err
+
+    code, data = doctor_json(root, capsys, "--timeout", "1")
+    assert code == 2
+    assert data["ok"] is False
+    assert "tool.shipyard.gates.coverge" in data["invalid"]
+
+
+def test_stages_with_nothing_to_do_are_skipped_as_their_sessions_skip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path, [_current()])
+    (root / "noxfile.py").write_text(NOXFILE)
+
+    code, data = doctor_json(root, capsys, "--timeout", "1")
+
+    assert code == 0, data
+    stages = {s["stage"]: s for s in data["stages"]}
+    assert stages["bench"]["status"] == "skipped"
+    assert stages["bench"]["reason"].startswith("no benchmark suite")
+    assert stages["docker"]["status"] == "skipped"
+    (root / "benchmarks").mkdir()
+    _, data = doctor_json(root, capsys, "--timeout", "1")
+    stages = {s["stage"]: s for s in data["stages"]}
+    assert stages["bench"]["status"] != "skipped"
 
 
 @pytest.fixture
