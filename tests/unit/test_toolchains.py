@@ -14,6 +14,7 @@ from shipyard.errors import ConfigError
 from shipyard.stages import toolchains
 from shipyard.stages.toolchains import cargo_project, rust
 from shipyard.stages.toolchains.interface import Cell, Toolchain
+from shipyard.tools import ToolEnv
 
 CARGO = '[package]\nname = "tool"\nversion = "1.2.3"\nedition = "2021"\n'
 PYPROJECT = '[project]\nname = "pkg"\nversion = "1.0"\n'
@@ -296,3 +297,39 @@ def test_benchmarks_are_a_benches_dir_a_bench_target_or_bench_functions(tmp_path
     assert cargo_project.has_benches(tmp_path)
     write_files(tmp_path, {"src/lib.rs": "//! No benches.\n", "benches/b.rs": "fn main() {}\n"})
     assert cargo_project.has_benches(tmp_path)
+
+
+# -- the Python toolchain's lint, with the real ruff -----------------------------------------
+
+
+def _lint_project(tmp_path: Path, files: dict[str, str]) -> config.Config:
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "demo"\nversion = "1"\n',
+            "demo/__init__.py": "",
+            "tests/test_demo.py": "def test_it() -> None:\n    pass\n",
+            **files,
+        },
+    )
+    return config.load(tmp_path)
+
+
+def test_a_file_ruff_cannot_parse_is_reported_at_its_line(tmp_path: Path) -> None:
+    cfg = _lint_project(tmp_path, {"demo/broken.py": "x = 1\n\n\ndef f(:\n    pass\n"})
+
+    report = toolchains.get("python").lint(cfg, ToolEnv.current())
+
+    # ruff check's diagnostics of the line; not ruff format's whole JSON as one message.
+    found = {(f.rule, f.path, f.line) for f in report.findings}
+    assert found == {("invalid-syntax", "demo/broken.py", 4)}
+    assert "Expected a parameter" in report.findings[0].message
+
+
+def test_a_ruff_config_ruff_rejects_is_ruffs_own_words(tmp_path: Path) -> None:
+    cfg = _lint_project(tmp_path, {"ruff.toml": "line-length = 'long'\n"})
+
+    report = toolchains.get("python").lint(cfg, ToolEnv.current())
+
+    assert {f.rule for f in report.findings} == {"ruff"}
+    assert all("line-length" in f.message for f in report.findings)

@@ -56,6 +56,7 @@ RERUNS = ("--reruns", "1")
 COVERAGE_REQUIREMENTS = ("coverage[toml]>=7.6",)
 
 _NO_TESTS = 5  # pytest's exit code when it collected nothing
+_RUFF_ERROR = 2  # ruff's exit code for an error of its own, or a file it cannot parse
 
 
 # -- lint ----------------------------------------------------------------------------------
@@ -100,11 +101,17 @@ def _ruff_failure(done: Completed) -> list[Finding]:
 
 
 def _ruff_json(done: Completed) -> list[dict[str, Any]] | None:
+    """ruff's diagnostics, or None when ruff itself failed (a bad config, a crash)."""
     try:
         items = json.loads(done.stdout or "[]")
     except json.JSONDecodeError:
         return None
-    return items if isinstance(items, list) and done.returncode in (0, 1) else None
+    if not isinstance(items, list):
+        return None
+    # `ruff format` exits 2 on a file it cannot parse, and still lists it (invalid-syntax).
+    listed = bool(items) and all(isinstance(i, dict) and "filename" in i for i in items)
+    ok = done.returncode in (0, 1) or (done.returncode == _RUFF_ERROR and listed)
+    return items if ok else None
 
 
 def _ruff_format(tools: ToolEnv, root: Path) -> list[Finding]:
@@ -112,7 +119,9 @@ def _ruff_format(tools: ToolEnv, root: Path) -> list[Finding]:
     items = _ruff_json(done)
     if items is None:
         return _ruff_failure(done)
-    files = sorted({_relative(item["filename"], root) for item in items})
+    # A file ruff cannot parse is ruff check's finding, with its line and message.
+    unformatted = [item for item in items if item.get("code") != "invalid-syntax"]
+    files = sorted({_relative(item["filename"], root) for item in unformatted})
     return [
         Finding(rule="format", message="file is not formatted", path=path, tool="ruff")
         for path in files
