@@ -24,7 +24,7 @@ from shipyard import matrix, validate
 from shipyard.errors import ExitCode
 from shipyard.graph import Graph, Stage
 from shipyard.output import StageOutput
-from shipyard.report import StageResult, Status, collect, console, summarize
+from shipyard.report import StageResult, Status, collect, console, failed_gates, summarize
 from shipyard.scheduler import (
     WROTE_NOTHING,
     Interrupted,
@@ -215,5 +215,8 @@ def run(prepared: Prepared, *, jobs: int, fail_fast: bool = False) -> int:
     if interrupted:
         return ExitCode.INTERRUPTED
     # A result a session wrote besides its stage's own (the workflows check) counts too.
-    failed_row = any(r.status is Status.FAILED for r in results)
-    return exit_code(outcomes) or (ExitCode.GATE_FAILED if failed_row else ExitCode.OK)
+    failed = failed_gates(results)
+    if failed is not None:
+        # The same closing line as `nox -s ci`'s, where the eye lands last.
+        console(stderr=True).print(failed, markup=False, highlight=False, soft_wrap=True)
+    return exit_code(outcomes) or (ExitCode.GATE_FAILED if failed else ExitCode.OK)

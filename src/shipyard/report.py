@@ -30,6 +30,7 @@ __all__ = [
     "append_step_summary",
     "collect",
     "console",
+    "failed_gates",
     "fresh_results",
     "read_result",
     "render_markdown",
@@ -311,6 +312,14 @@ def collect(
             continue
         rows.append(row or StageResult(stage=name, status=Status.SKIPPED, reason=DID_NOT_RUN))
     return rows + [r for r in fresh.values() if r.stage not in names]
+
+
+def failed_gates(results: Sequence[StageResult]) -> str | None:
+    """The closing line of a failed pipeline run, naming each failed stage and why."""
+    failed = [r for r in results if r.status is Status.FAILED]
+    if not failed:
+        return None
+    return "gate failed: " + "; ".join(f"{r.stage}: {r.reason}" for r in failed)
 
 
 def summarize(results: Sequence[StageResult], reports: Path) -> Path:

@@ -28,6 +28,7 @@ from shipyard.report import (
     StageResult,
     Status,
     collect,
+    failed_gates,
     fresh_results,
     read_result,
     summarize,
@@ -468,6 +469,6 @@ def ci(session: nox.Session) -> None:
     results = collect(names, _CONFIG.reports, _RUN_STARTED, optional=optional)
     summary = summarize(results, _CONFIG.reports)
     session.log(f"summary written to {os.path.relpath(summary)}")
-    failed = [r for r in results if r.status is Status.FAILED]
-    if failed:
-        session.error("gate failed: " + "; ".join(f"{r.stage}: {r.reason}" for r in failed))
+    failed = failed_gates(results)
+    if failed is not None:
+        session.error(failed)

@@ -88,6 +88,9 @@ def test_a_failure_cancels_its_dependents_while_independent_stages_finish(sample
     assert rows["check"] == "skipped"
     assert summary_reasons(root)["check"] == "cancelled: needs lint, which failed"
     assert "custom stage ran" not in done.stderr
+    # The closing line names what failed, as `nox -s ci` ends.
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("gate failed: lint: "), last
 
 
 def test_plan_only_and_skip(sample_project) -> None:
