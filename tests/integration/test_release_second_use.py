@@ -56,6 +56,7 @@ def test_dry_run_of_a_release_half_done_agrees_with_the_real_run(tmp_path: Path)
     dry = invoke_release(project, "--dry-run")
     # The release commit is not one of the release's changes.
     assert "since the first commit: 3 conventional commit(s)" in dry.stdout
+    assert "bump none (a first release takes the version the files give" in dry.stdout
     assert "- commit     HEAD is the release commit 'chore(release): 0.1.0'" in dry.stdout
     assert "- tag        v0.1.0 is on HEAD" in dry.stdout
     assert "✓ push       would push main and v0.1.0 to origin" in dry.stdout

@@ -260,6 +260,9 @@ def render_plan(plan: ReleasePlan) -> str:
     bump = plan.bump.name.lower()
     if plan.applied is not None and plan.applied is not plan.bump:
         bump = f"{plan.applied.name.lower()} (a breaking change on 0.x; major-on-zero is off)"
+    if plan.previous is None:
+        # Nothing to bump from: the commits only decide whether there is a release.
+        bump = "none (a first release takes the version the files give, else 0.1.0)"
     lines = [
         f"release {plan.project} {plan.version} (tag {plan.tag}, Python {plan.pep440})"
         + (" - finishing a release begun earlier" if plan.resumed else ""),
