@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from python_on_whales import DockerClient
 
+from helpers.docker import cleanup, engine_problem, unavailable
 from helpers.env import ON_CI  # noqa: F401  (read before _clean_env runs)
 from helpers.projects import PYPROJECT, write_files
 
@@ -73,3 +75,17 @@ def git_repo(tmp_path: Path) -> Path:
     ):
         subprocess.run(argv, cwd=root, check=True)
     return root
+
+
+@pytest.fixture(scope="module")
+def docker() -> Iterator[DockerClient]:
+    """The engine of `.ci/docker-up.sh`: skipped locally without it, an error on CI.
+
+    What a module's tests labelled is removed after them.
+    """
+    problem = engine_problem()
+    if problem:
+        unavailable(problem)
+    client = DockerClient()
+    yield client
+    cleanup(client)

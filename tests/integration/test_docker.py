@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,12 +22,9 @@ from helpers.docker import (
     LABEL,
     REGISTRY,
     RUN_ID,
-    cleanup,
     copy_of_shipyard,
-    engine_problem,
     registry_with_login,
     sample_project,
-    unavailable,
 )
 from helpers.projects import run_nox
 from shipyard import config as config_mod
@@ -40,16 +36,6 @@ from shipyard.stages.docker import image_ref, run_docker
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 LABELS = {LABEL: RUN_ID}
-
-
-@pytest.fixture(scope="module")
-def docker() -> Iterator[DockerClient]:
-    problem = engine_problem()
-    if problem:
-        unavailable(problem)
-    client = DockerClient()
-    yield client
-    cleanup(client)
 
 
 @pytest.fixture(scope="module")

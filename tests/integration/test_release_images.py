@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from python_on_whales import DockerClient
 
-from helpers.docker import LABEL, REGISTRY, RUN_ID, cleanup, engine_problem, unavailable
+from helpers.docker import LABEL, REGISTRY, RUN_ID
 from helpers.release import Project, git, invoke_release, make_project
 
 TASKS = {"tasks.py": "from shipyard.flows import ns  # noqa: F401\n"}
@@ -98,16 +97,6 @@ def test_an_unknown_step_still_names_every_step(tmp_path: Path) -> None:
 
 
 # -- with the engine and the registry ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def docker() -> Iterator[DockerClient]:
-    problem = engine_problem()
-    if problem:
-        unavailable(problem)
-    client = DockerClient()
-    yield client
-    cleanup(client)
 
 
 def _registry_tags(repository: str) -> list[str]:

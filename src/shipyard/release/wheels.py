@@ -23,6 +23,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import Version
 
 from shipyard.errors import GateFailed
+from shipyard.release.secrets import redact
 
 if TYPE_CHECKING:
     from shipyard.config import Config
@@ -153,7 +154,8 @@ def make_wheels(root: Path, dist_dir: Path, target: Target) -> list[Path]:
             # cibuildwheel's "invalid choice" line lists every identifier it knows: cut.
             output = "\n".join(t if len(t) <= _LINE else t[:_LINE] + " ..." for t in lines)
             why = f"exit {done.returncode}" if done.returncode else "it made no wheel"
-            msg = f"cibuildwheel --only {identifier} failed ({why}):\n{output}"
+            # As the build step's errors: no token from the environment reaches the output.
+            msg = f"cibuildwheel --only {identifier} failed ({why}):\n{redact(output)}"
             raise GateFailed(msg)
         moved = []
         for wheel in made:

@@ -231,10 +231,17 @@ def _test_job(config: Config, inputs: Inputs) -> dict[str, Any]:
         steps = [*_prelude(config), {"run": "nox -s test"}]
     else:
         steps = _python_test_steps(config)
+    return _per_target_job(config, inputs, "test", steps)
+
+
+def _per_target_job(
+    config: Config, inputs: Inputs, job_id: str, steps: list[Any]
+) -> dict[str, Any]:
+    """A job run once for every matrix target, on the target's runner."""
     return _job(
         config,
-        "test",
-        name="test ${{ matrix.id }}",
+        job_id,
+        name=f"{job_id} ${{{{ matrix.id }}}}",
         runs_on="${{ matrix.runner }}",
         permissions=_READ,
         strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
@@ -506,15 +513,7 @@ def _wheels_job(config: Config, inputs: Inputs) -> dict[str, Any]:
             },
         },
     ]
-    return _job(
-        config,
-        "wheels",
-        name="wheels ${{ matrix.id }}",
-        runs_on="${{ matrix.runner }}",
-        permissions=_READ,
-        strategy={"fail-fast": False, "matrix": {"include": _test_entries(config, inputs)}},
-        steps=steps,
-    )
+    return _per_target_job(config, inputs, "wheels", steps)
 
 
 def _release_jobs(config: Config, inputs: Inputs) -> Spaced:
